@@ -1,0 +1,239 @@
+// Cluster add-ons as Helm releases: ingress-nginx, cert-manager (+ Let's Encrypt ClusterIssuers),
+// metrics-server and kube-prometheus-stack. helm.v3.Release, not Chart v4: ingress-nginx and
+// kube-prometheus-stack rely on Helm hooks (admission-webhook certificate Jobs), which Chart v4 drops.
+//
+// Every release: pinned version, explicit name and namespace, atomic (a failed install or upgrade
+// rolls back instead of leaving a half-applied release), cleanupOnFail, waitForJobs, and a timeout
+// per add-on. Secrets never go into `values`: the program creates the Secrets and points the charts
+// at them (existingSecret-style values).
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec, isLocalChart } from "../stacks/addons";
+
+type Values = Record<string, unknown>;
+
+function isPlainObject(v: unknown): v is Values {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge of Helm values: objects merge key by key, anything else (arrays included) is replaced. */
+export function mergeValues(base: Values, override: Readonly<Values>): Values {
+    const out: Values = { ...base };
+    for (const [k, v] of Object.entries(override)) {
+        out[k] = isPlainObject(out[k]) && isPlainObject(v) ? mergeValues(out[k] as Values, v) : v;
+    }
+    return out;
+}
+
+/** Headers the controller adds to every response; the app's Ingress adds its CSP on top. */
+export const CONTROLLER_SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+};
+
+export function ingressNginxValues(spec: IngressNginxSpec, className: string, serviceMonitor: boolean): Values {
+    return {
+        controller: {
+            replicaCount: spec.replicas,
+            ingressClass: className,
+            ingressClassResource: { name: className, enabled: true, default: false, controllerValue: "k8s.io/ingress-nginx" },
+            config: {
+                "ssl-protocols": "TLSv1.2 TLSv1.3",
+                hsts: "true",
+                "hsts-max-age": "31536000",
+                "hsts-include-subdomains": "true",
+                "server-tokens": "false",
+                "allow-snippet-annotations": "false",
+                // Lets Ingresses set these through the custom-headers annotation (no snippets needed).
+                "global-allowed-response-headers": "X-Frame-Options,X-Content-Type-Options,Referrer-Policy,Content-Security-Policy,Strict-Transport-Security",
+            },
+            addHeaders: { ...CONTROLLER_SECURITY_HEADERS },
+            admissionWebhooks: { enabled: true },
+            metrics: { enabled: true, serviceMonitor: { enabled: serviceMonitor } },
+            minAvailable: 1,
+            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        },
+    };
+}
+
+export function certManagerValues(serviceMonitor: boolean): Values {
+    return {
+        // The chart installs the CRDs and keeps them on uninstall: deleting a CRD deletes every
+        // Certificate and Issuer with it.
+        crds: { enabled: true, keep: true },
+        prometheus: { enabled: true, servicemonitor: { enabled: serviceMonitor } },
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+    };
+}
+
+export function metricsServerValues(spec: MetricsServerSpec): Values {
+    return {
+        args: spec.kubeletInsecureTls ? ["--kubelet-insecure-tls"] : [],
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+    };
+}
+
+export const GRAFANA_ADMIN_SECRET = "grafana-admin";
+export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-platform-config";
+
+export function kubePrometheusStackValues(spec: KubePrometheusStackSpec, dashboardLabel: string): Values {
+    return {
+        prometheus: {
+            prometheusSpec: {
+                // Select every ServiceMonitor/PodMonitor/PrometheusRule/Probe, not only those labelled
+                // `release: <release name>`; the app's objects carry no such label.
+                serviceMonitorSelectorNilUsesHelmValues: false,
+                podMonitorSelectorNilUsesHelmValues: false,
+                ruleSelectorNilUsesHelmValues: false,
+                probeSelectorNilUsesHelmValues: false,
+                retention: spec.retention,
+                storageSpec: {
+                    volumeClaimTemplate: {
+                        spec: {
+                            accessModes: ["ReadWriteOnce"],
+                            ...(spec.storageClass ? { storageClassName: spec.storageClass } : {}),
+                            resources: { requests: { storage: spec.storageSize } },
+                        },
+                    },
+                },
+                resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+            },
+        },
+        grafana: {
+            admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
+            sidecar: { dashboards: { enabled: true, label: dashboardLabel, labelValue: "1", searchNamespace: "ALL" } },
+        },
+        alertmanager: {
+            alertmanagerSpec: spec.routeAlerts ? { useExistingSecret: true, configSecret: ALERTMANAGER_CONFIG_SECRET } : {},
+        },
+    };
+}
+
+/** Alertmanager configuration routing every alert to one webhook receiver. */
+export function alertmanagerConfig(webhookUrl: string): string {
+    return JSON.stringify({
+        route: { receiver: "webhook", group_by: ["alertname", "namespace"], group_wait: "30s", group_interval: "5m", repeat_interval: "4h" },
+        receivers: [{ name: "webhook", webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
+    });
+}
+
+/** Release arguments for an add-on: chart source (repository, OCI or local), version, name, behaviour. */
+export function releaseArgs(spec: AddonSpec, values: Values, createNamespace: boolean): k8s.helm.v3.ReleaseArgs {
+    const local = isLocalChart(spec.chart);
+    return {
+        name: spec.releaseName,
+        namespace: spec.namespace,
+        createNamespace,
+        chart: spec.chart,
+        ...(local ? {} : { version: spec.version }),
+        ...(spec.repository && !local ? { repositoryOpts: { repo: spec.repository } } : {}),
+        values: mergeValues(values, spec.values),
+        atomic: true,
+        cleanupOnFail: true,
+        waitForJobs: true,
+        timeout: spec.timeoutSeconds,
+        maxHistory: 10,
+    };
+}
+
+export const LETSENCRYPT = {
+    "letsencrypt-prod": "https://acme-v02.api.letsencrypt.org/directory",
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+} as const;
+
+export function clusterIssuerSpec(server: string, email: string, issuerName: string, ingressClass: string): Values {
+    return {
+        acme: {
+            server,
+            email,
+            privateKeySecretRef: { name: `${issuerName}-account-key` },
+            solvers: [{ http01: { ingress: { ingressClassName: ingressClass } } }],
+        },
+    };
+}
+
+export interface ClusterAddonsArgs {
+    readonly addons: AddonsConfig;
+    /** IngressClass name the app's Ingress uses. */
+    readonly ingressClassName: string;
+    readonly dashboardLabel: string;
+    /** Needed when kube-prometheus-stack is enabled. */
+    readonly grafanaAdminPassword?: pulumi.Input<string>;
+    /** Needed when kube-prometheus-stack routes alerts. */
+    readonly alertWebhookUrl?: pulumi.Input<string>;
+}
+
+export class ClusterAddons extends pulumi.ComponentResource {
+    readonly ingressNginx?: k8s.helm.v3.Release;
+    readonly certManager?: k8s.helm.v3.Release;
+    readonly metricsServer?: k8s.helm.v3.Release;
+    readonly kubePrometheusStack?: k8s.helm.v3.Release;
+    /** Names of the ClusterIssuers this component created. */
+    readonly clusterIssuerNames: string[] = [];
+    /** Resources an app Ingress must wait for (ingress-nginx webhook, ClusterIssuers). */
+    readonly ingressReady: pulumi.Resource[] = [];
+    /** Resources that install the monitoring.coreos.com CRDs. */
+    readonly monitoringCrds: pulumi.Resource[] = [];
+
+    constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:cluster:ClusterAddons", name, {}, opts);
+        const a = args.addons;
+        const kps = a.kubePrometheusStack;
+        const serviceMonitors = kps.enabled;
+
+        if (kps.enabled) {
+            // Created here rather than by Helm, because the Grafana and Alertmanager Secrets must
+            // exist in it before the release starts.
+            const ns = new k8s.core.v1.Namespace(`${name}-${kps.namespace}`, { metadata: { name: kps.namespace } }, { parent: this });
+            const inNs = (objectName: string) => ({ name: objectName, namespace: ns.metadata.name });
+            const secrets: pulumi.Resource[] = [
+                new k8s.core.v1.Secret(`${name}-grafana-admin`, {
+                    metadata: inNs(GRAFANA_ADMIN_SECRET),
+                    stringData: pulumi.secret(pulumi.output(args.grafanaAdminPassword ?? "").apply((p) => ({ "admin-user": "admin", "admin-password": p }))),
+                }, { parent: this }),
+            ];
+            if (kps.routeAlerts) {
+                secrets.push(new k8s.core.v1.Secret(`${name}-alertmanager-config`, {
+                    metadata: inNs(ALERTMANAGER_CONFIG_SECRET),
+                    stringData: pulumi.secret(pulumi.output(args.alertWebhookUrl ?? "").apply((url) => ({ "alertmanager.yaml": alertmanagerConfig(url) }))),
+                }, { parent: this }));
+            }
+            this.kubePrometheusStack = new k8s.helm.v3.Release(`${name}-kube-prometheus-stack`,
+                releaseArgs(kps, kubePrometheusStackValues(kps, args.dashboardLabel), false),
+                { parent: this, dependsOn: secrets });
+            this.monitoringCrds.push(this.kubePrometheusStack);
+        }
+        // Charts that create ServiceMonitors need the CRDs first.
+        const afterCrds = { parent: this, dependsOn: this.monitoringCrds };
+
+        if (a.ingressNginx.enabled) {
+            this.ingressNginx = new k8s.helm.v3.Release(`${name}-ingress-nginx`,
+                releaseArgs(a.ingressNginx, ingressNginxValues(a.ingressNginx, args.ingressClassName, serviceMonitors), true), afterCrds);
+            this.ingressReady.push(this.ingressNginx);
+        }
+        if (a.certManager.enabled) {
+            this.certManager = new k8s.helm.v3.Release(`${name}-cert-manager`,
+                releaseArgs(a.certManager, certManagerValues(serviceMonitors), true), afterCrds);
+            if (a.certManager.clusterIssuers) {
+                for (const [issuer, server] of Object.entries(LETSENCRYPT)) {
+                    // Typed custom resource depending on the release: the CRD and the webhook that
+                    // validates ClusterIssuers exist only once the release is ready.
+                    this.ingressReady.push(new k8s.apiextensions.CustomResource(`${name}-${issuer}`, {
+                        apiVersion: "cert-manager.io/v1",
+                        kind: "ClusterIssuer",
+                        metadata: { name: issuer },
+                        spec: clusterIssuerSpec(server, a.certManager.acmeEmail, issuer, args.ingressClassName),
+                    }, { parent: this, dependsOn: [this.certManager] }));
+                    this.clusterIssuerNames.push(issuer);
+                }
+            }
+        }
+        if (a.metricsServer.enabled) {
+            this.metricsServer = new k8s.helm.v3.Release(`${name}-metrics-server`,
+                releaseArgs(a.metricsServer, metricsServerValues(a.metricsServer), false), { parent: this });
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,196 @@
+// The application tier of one stack: namespace guard-rails, data services, the configured web
+// services, ingress and monitoring, wired from the validated config. The pure functions below decide
+// every value; the class only creates the children.
+
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig, ServiceSpec } from "../stacks/types";
+import { AppIngress } from "./ingress";
+import { Monitoring, ScrapeTarget } from "./monitoring";
+import { NamespaceGuardrails } from "./namespace";
+import { POSTGRES_PORT, REDIS_PORT, networkPolicyFor } from "./networkGraph";
+import { Dependency, objectLabels, selectorLabels } from "./podSpec";
+import { POSTGRES_NAME, Postgres } from "./postgres";
+import { REDIS_NAME, Redis } from "./redis";
+import { WebService } from "./webService";
+
+export interface AppArgs {
+    readonly config: PlatformConfig;
+    /** The stack's secret values by key (see stacks/secrets.ts and components/appSecrets.ts). */
+    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** Releases that install the CRDs/webhooks app objects use; empty when the cluster has them already. */
+    readonly addons: {
+        readonly ingress: readonly pulumi.Resource[];
+        readonly monitoringCrds: readonly pulumi.Resource[];
+    };
+    /** Whether the ingress controller (installed by this program) already sends HSTS for every host. */
+    readonly controllerSendsHsts: boolean;
+}
+
+/** Fully qualified in-cluster host of a Service in the stack's namespace. */
+export function serviceHost(cfg: PlatformConfig, service: string): string {
+    return `${service}.${cfg.namespace}.svc.cluster.local`;
+}
+
+/** Plain environment of a service: shared app settings, then addresses of what it uses, then its own env. */
+export function serviceEnv(cfg: PlatformConfig, s: ServiceSpec): Record<string, string> {
+    const env: Record<string, string> = {
+        ENVIRONMENT: cfg.environment,
+        DEBUG: String(cfg.debug),
+        LOG_LEVEL: cfg.debug ? "debug" : "info",
+        JWT_ALGORITHM: cfg.jwtAlgorithm,
+        ...cfg.appEnv,
+    };
+    if (s.uses.includes("postgres")) {
+        Object.assign(env, {
+            POSTGRES_HOST: serviceHost(cfg, POSTGRES_NAME),
+            POSTGRES_PORT: String(POSTGRES_PORT),
+            POSTGRES_DB: cfg.postgres.database,
+            POSTGRES_USER: cfg.postgres.user,
+        });
+    }
+    if (s.uses.includes("redis")) {
+        Object.assign(env, { REDIS_HOST: serviceHost(cfg, REDIS_NAME), REDIS_PORT: String(REDIS_PORT) });
+    }
+    for (const other of cfg.services) {
+        if (s.uses.includes(other.name)) {
+            env[`${other.name.toUpperCase().replace(/-/g, "_")}_URL`] = `http://${serviceHost(cfg, other.name)}:${other.servicePort}`;
+        }
+    }
+    return { ...env, ...s.env };
+}
+
+/** Secret environment of a service: connection URLs for the data services it uses plus its secretEnv mapping. */
+export function serviceSecretEnv(cfg: PlatformConfig, s: ServiceSpec, secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Output<string>> {
+    const env: Record<string, pulumi.Output<string>> = {};
+    if (s.uses.includes("postgres")) {
+        const p = cfg.postgres;
+        env.DATABASE_URL = pulumi.interpolate`postgresql://${p.user}:${secrets.postgresPassword}@${serviceHost(cfg, POSTGRES_NAME)}:${POSTGRES_PORT}/${p.database}`;
+    }
+    if (s.uses.includes("redis")) {
+        env.REDIS_URL = pulumi.interpolate`redis://:${secrets.redisPassword}@${serviceHost(cfg, REDIS_NAME)}:${REDIS_PORT}/0`;
+    }
+    for (const [variable, key] of Object.entries(s.secretEnv)) {
+        const value = secrets[key];
+        if (value === undefined) {
+            throw new Error(`services.${s.name}.secretEnv.${variable}: secret '${key}' is not enabled for this stack`);
+        }
+        env[variable] = value;
+    }
+    for (const key of Object.keys(env)) {
+        env[key] = pulumi.secret(env[key]);
+    }
+    return env;
+}
+
+/** Init-container waits: data services and other services this one uses, in that order. */
+export function serviceDependencies(cfg: PlatformConfig, s: ServiceSpec): Dependency[] {
+    const deps: Dependency[] = [];
+    if (s.uses.includes("postgres")) {
+        deps.push({ name: POSTGRES_NAME, host: POSTGRES_NAME, port: POSTGRES_PORT });
+    }
+    if (s.uses.includes("redis")) {
+        deps.push({ name: REDIS_NAME, host: REDIS_NAME, port: REDIS_PORT });
+    }
+    for (const other of cfg.services) {
+        if (s.uses.includes(other.name)) {
+            deps.push({ name: other.name, host: other.name, port: other.servicePort });
+        }
+    }
+    return deps;
+}
+
+/** What Prometheus scrapes: services with a metrics path, and the data-service exporters. */
+export function scrapeTargets(cfg: PlatformConfig): ScrapeTarget[] {
+    const targets: ScrapeTarget[] = cfg.services
+        .filter((s) => s.metricsPath !== undefined)
+        .map((s) => ({ name: s.name, selector: selectorLabels(cfg.appName, s.name), port: "http", path: s.metricsPath as string }));
+    if (cfg.postgres.enabled) {
+        targets.push({ name: POSTGRES_NAME, selector: selectorLabels(cfg.appName, POSTGRES_NAME), port: "metrics", path: "/metrics" });
+    }
+    if (cfg.redis.enabled) {
+        targets.push({ name: REDIS_NAME, selector: selectorLabels(cfg.appName, REDIS_NAME), port: "metrics", path: "/metrics" });
+    }
+    return targets;
+}
+
+export class App extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    /** In-cluster URL of each service, by name. */
+    readonly serviceUrls: Record<string, pulumi.Output<string>>;
+    readonly publicUrl?: pulumi.Output<string>;
+    readonly postgres?: Postgres;
+    readonly redis?: Redis;
+
+    constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:app:App", name, {}, opts);
+        const cfg = args.config;
+        const labels = (component: string) => objectLabels(cfg.appName, component, cfg.environment);
+        const parent = { parent: this };
+
+        const guardrails = new NamespaceGuardrails(cfg.namespace, {
+            name: cfg.namespace,
+            labels: { ...objectLabels(cfg.appName, "namespace", cfg.environment) },
+            quota: cfg.quota,
+            network: cfg.network,
+        }, parent);
+        // Workloads wait for the quota, default limits and default-deny policy to exist.
+        const inNamespace = { parent: this, dependsOn: [guardrails] };
+        const namespace = guardrails.namespaceName;
+
+        const secrets = args.secrets;
+
+        if (cfg.postgres.enabled) {
+            this.postgres = new Postgres(POSTGRES_NAME, {
+                namespace, appName: cfg.appName, spec: cfg.postgres, labels: labels(POSTGRES_NAME),
+                password: secrets.postgresPassword, exporter: cfg.monitoring.enabled,
+                networkPolicy: networkPolicyFor(cfg, POSTGRES_NAME),
+            }, inNamespace);
+        }
+        if (cfg.redis.enabled) {
+            this.redis = new Redis(REDIS_NAME, {
+                namespace, appName: cfg.appName, spec: cfg.redis, labels: labels(REDIS_NAME),
+                password: secrets.redisPassword, exporter: cfg.monitoring.enabled,
+                networkPolicy: networkPolicyFor(cfg, REDIS_NAME),
+            }, inNamespace);
+        }
+
+        const services = new Map<string, WebService>();
+        for (const s of cfg.services) {
+            services.set(s.name, new WebService(s.name, {
+                namespace, appName: cfg.appName, service: s, labels: labels(s.name),
+                env: serviceEnv(cfg, s),
+                secretEnv: serviceSecretEnv(cfg, s, secrets),
+                dependencies: serviceDependencies(cfg, s),
+                initImage: cfg.initImage,
+                networkPolicy: networkPolicyFor(cfg, s.name),
+            }, inNamespace));
+        }
+
+        if (cfg.ingress.enabled) {
+            const routes = cfg.services.filter((s) => s.ingressPath !== undefined).map((s) => ({
+                path: s.ingressPath as string,
+                serviceName: (services.get(s.name) as WebService).serviceName,
+                servicePort: s.servicePort,
+            }));
+            const ingress = new AppIngress(cfg.appName, {
+                namespace, name: cfg.appName, spec: cfg.ingress, routes, labels: labels("ingress"),
+                hsts: !args.controllerSendsHsts, after: args.addons.ingress,
+            }, inNamespace);
+            this.publicUrl = ingress.url;
+        }
+
+        if (cfg.monitoring.enabled) {
+            const httpServices = cfg.services.filter((s) => s.metricsPath !== undefined).map((s) => s.name);
+            new Monitoring(`${cfg.appName}-monitoring`, {
+                namespace, namespaceName: cfg.namespace, appName: cfg.appName, labels: labels("monitoring"),
+                scrapeInterval: cfg.monitoring.scrapeInterval, targets: scrapeTargets(cfg), httpServices,
+                postgres: cfg.postgres.enabled, redis: cfg.redis.enabled, thresholds: cfg.monitoring.alerts,
+                dashboardLabel: cfg.monitoring.dashboardLabel, crdsFrom: args.addons.monitoringCrds,
+            }, inNamespace);
+        }
+
+        this.namespace = namespace;
+        this.serviceUrls = Object.fromEntries([...services].map(([n, svc]) => [n, svc.url]));
+        this.registerOutputs({ namespace: this.namespace, serviceUrls: this.serviceUrls, publicUrl: this.publicUrl });
+    }
+}

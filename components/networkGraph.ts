@@ -1,0 +1,121 @@
+// Who may reach whom, on which port, computed once from the config. The namespace denies all
+// traffic by default; each workload's NetworkPolicy is built here from the services' `uses`,
+// `ingressPath` and `metricsPath`, so the policy graph always matches the wiring.
+
+import * as k8s from "@pulumi/kubernetes";
+import { NetworkSpec, PlatformConfig } from "../stacks/types";
+import { selectorLabels } from "./podSpec";
+
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+
+export const POSTGRES_PORT = 5432;
+export const POSTGRES_EXPORTER_PORT = 9187;
+export const REDIS_PORT = 6379;
+export const REDIS_EXPORTER_PORT = 9121;
+
+/** Ranges excluded from "external" HTTPS egress, so it cannot be used to reach in-cluster or private hosts. */
+export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+
+/** A workload of the namespace: a configured service or a data service. */
+interface Workload {
+    readonly name: string;
+    /** Port the workload's pods listen on for clients. */
+    readonly port: number;
+    /** Port of a metrics exporter/endpoint Prometheus scrapes, if any. */
+    readonly metricsPort?: number;
+}
+
+function workloads(cfg: PlatformConfig): Map<string, Workload> {
+    const map = new Map<string, Workload>();
+    for (const s of cfg.services) {
+        map.set(s.name, { name: s.name, port: s.port, metricsPort: s.metricsPath ? s.port : undefined });
+    }
+    if (cfg.postgres.enabled) {
+        map.set("postgres", { name: "postgres", port: POSTGRES_PORT, metricsPort: POSTGRES_EXPORTER_PORT });
+    }
+    if (cfg.redis.enabled) {
+        map.set("redis", { name: "redis", port: REDIS_PORT, metricsPort: REDIS_EXPORTER_PORT });
+    }
+    return map;
+}
+
+export function peerInNamespace(namespace: string, podLabels: Readonly<Record<string, string>>): NetworkPolicyPeer {
+    return {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+        podSelector: { matchLabels: { ...podLabels } },
+    };
+}
+
+function tcp(port: number) {
+    return { protocol: "TCP", port };
+}
+
+/** An edge of the graph: `from` may open TCP connections to `to` on `port`. */
+export interface Edge {
+    readonly from: string;
+    readonly to: string;
+    readonly port: number;
+}
+
+/** Every allowed connection, including those from the ingress controller and Prometheus. */
+export function edges(cfg: PlatformConfig): Edge[] {
+    const all = workloads(cfg);
+    const out: Edge[] = [];
+    for (const s of cfg.services) {
+        if (cfg.ingress.enabled && s.ingressPath !== undefined) {
+            out.push({ from: "ingress-controller", to: s.name, port: s.port });
+        }
+        for (const target of s.uses) {
+            const w = all.get(target);
+            if (w) {
+                out.push({ from: s.name, to: w.name, port: w.port });
+            }
+        }
+        if (s.egressHttps) {
+            out.push({ from: s.name, to: "external-https", port: 443 });
+        }
+    }
+    if (cfg.monitoring.enabled) {
+        for (const w of all.values()) {
+            if (w.metricsPort !== undefined) {
+                out.push({ from: "prometheus", to: w.name, port: w.metricsPort });
+            }
+        }
+    }
+    return out;
+}
+
+function peerFor(name: string, cfg: PlatformConfig, net: NetworkSpec): NetworkPolicyPeer {
+    switch (name) {
+        case "ingress-controller":
+            return peerInNamespace(net.ingressControllerNamespace, net.ingressControllerPodLabels);
+        case "prometheus":
+            return peerInNamespace(net.monitoringNamespace, net.prometheusPodLabels);
+        case "external-https":
+            return { ipBlock: { cidr: "0.0.0.0/0", except: PRIVATE_RANGES } };
+        default:
+            return { podSelector: { matchLabels: selectorLabels(cfg.appName, name) } };
+    }
+}
+
+/**
+ * The NetworkPolicy spec of one workload: ingress from every edge into it, egress along every edge
+ * out of it. DNS egress comes from the namespace-wide policy. Both policy types are always listed,
+ * so a workload with no edges in a direction gets none.
+ */
+export function networkPolicyFor(cfg: PlatformConfig, workload: string): NetworkPolicySpec {
+    const all = edges(cfg);
+    const byPort = (list: Edge[], peerOf: (e: Edge) => string) =>
+        list.map((e) => ({ from: [peerFor(peerOf(e), cfg, cfg.network)], port: e.port }));
+    const ingress = byPort(all.filter((e) => e.to === workload), (e) => e.from)
+        .map((r) => ({ from: r.from, ports: [tcp(r.port)] }));
+    const egress = byPort(all.filter((e) => e.from === workload), (e) => e.to)
+        .map((r) => ({ to: r.from, ports: [tcp(r.port)] }));
+    return {
+        podSelector: { matchLabels: selectorLabels(cfg.appName, workload) },
+        policyTypes: ["Ingress", "Egress"],
+        ingress,
+        egress,
+    };
+}

@@ -1,0 +1,132 @@
+// Pure builders shared by every workload: labels, the Pod Security `restricted` contexts, probes,
+// writable emptyDirs, dependency-wait init containers and rollout checksums.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as crypto from "crypto";
+import { ProbeSpec, ResourceSpec } from "../stacks/types";
+
+type Labels = Record<string, string>;
+
+/** Labels that select one workload's pods; stable for the life of the workload (selectors are immutable). */
+export function selectorLabels(appName: string, component: string): Labels {
+    return { "app.kubernetes.io/name": appName, "app.kubernetes.io/component": component };
+}
+
+/** Full labels of an object: selector labels plus ownership and environment. */
+export function objectLabels(appName: string, component: string, environment: string): Labels {
+    return {
+        ...selectorLabels(appName, component),
+        "app.kubernetes.io/part-of": appName,
+        "app.kubernetes.io/managed-by": "pulumi",
+        environment,
+    };
+}
+
+/** Pod-level security context that satisfies Pod Security `restricted`. */
+export function restrictedPodSecurityContext(uid: number): k8s.types.input.core.v1.PodSecurityContext {
+    return {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: uid,
+        fsGroup: uid,
+        // Only chown volumes when their root does not already match, so large PVCs mount quickly.
+        fsGroupChangePolicy: "OnRootMismatch",
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+/** Container-level security context for `restricted`, with a read-only root filesystem. */
+export function restrictedContainerSecurityContext(): k8s.types.input.core.v1.SecurityContext {
+    return {
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+export function httpProbe(spec: ProbeSpec, port: string): k8s.types.input.core.v1.Probe {
+    return {
+        httpGet: { path: spec.path, port },
+        initialDelaySeconds: spec.initialDelaySeconds,
+        periodSeconds: spec.periodSeconds,
+        timeoutSeconds: spec.timeoutSeconds,
+        failureThreshold: spec.failureThreshold,
+    };
+}
+
+export function execProbe(command: string[], periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
+    return { exec: { command }, periodSeconds, timeoutSeconds: 5, failureThreshold };
+}
+
+export function resources(spec: ResourceSpec): k8s.types.input.core.v1.ResourceRequirements {
+    return {
+        requests: { cpu: spec.requests.cpu, memory: spec.requests.memory },
+        limits: { cpu: spec.limits.cpu, memory: spec.limits.memory },
+    };
+}
+
+/** Volume name for a writable path: "/var/cache/nginx" -> "var-cache-nginx". */
+export function volumeNameForPath(path: string): string {
+    return path.replace(/^\/+|\/+$/g, "").replace(/[^a-z0-9]+/gi, "-").toLowerCase().slice(0, 63) || "root";
+}
+
+/** emptyDir volumes and their mounts for the paths an app writes under a read-only root filesystem. */
+export function writableDirs(paths: readonly string[]): {
+    volumes: k8s.types.input.core.v1.Volume[];
+    mounts: k8s.types.input.core.v1.VolumeMount[];
+} {
+    return {
+        volumes: paths.map((p) => ({ name: volumeNameForPath(p), emptyDir: {} })),
+        mounts: paths.map((p) => ({ name: volumeNameForPath(p), mountPath: p })),
+    };
+}
+
+export interface Dependency {
+    /** Name used for the init container: `wait-for-<name>`. */
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+}
+
+/** An init container that blocks until `host:port` accepts TCP connections. */
+export function waitForContainer(dep: Dependency, image: string): k8s.types.input.core.v1.Container {
+    return {
+        name: `wait-for-${dep.name}`,
+        image,
+        command: ["sh", "-c", `until nc -z -w 2 ${dep.host} ${dep.port}; do echo "waiting for ${dep.host}:${dep.port}"; sleep 2; done`],
+        securityContext: restrictedContainerSecurityContext(),
+        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+    };
+}
+
+/** Stable sha256 of a string map (keys sorted), for pod-template annotations that roll pods on change. */
+export function checksum(data: Readonly<Record<string, string>>): string {
+    const canonical = JSON.stringify(Object.keys(data).sort().map((k) => [k, data[k]]));
+    return crypto.createHash("sha256").update(canonical).digest("hex");
+}
+
+/** A Prometheus exporter sidecar listening on `port` (named "metrics"). */
+export function exporterContainer(
+    name: string,
+    image: string,
+    port: number,
+    env: k8s.types.input.core.v1.EnvVar[],
+): k8s.types.input.core.v1.Container {
+    return {
+        name,
+        image,
+        env,
+        ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
+        securityContext: restrictedContainerSecurityContext(),
+        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
+        livenessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5 },
+    };
+}
+
+/** An env var read from a key of a Secret. */
+export function secretEnvVar(name: string, secretName: string, key: string): k8s.types.input.core.v1.EnvVar {
+    return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
+}

@@ -1,0 +1,155 @@
+// PostgreSQL as a single-replica StatefulSet with a retained volume, a tuning ConfigMap,
+// pg_isready probes, an optional exporter sidecar, and a NetworkPolicy admitting only its clients.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PostgresSpec } from "../stacks/types";
+import { POSTGRES_EXPORTER_PORT, POSTGRES_PORT } from "./networkGraph";
+import {
+    checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
+    secretEnvVar, selectorLabels, writableDirs,
+} from "./podSpec";
+
+export interface PostgresArgs {
+    readonly namespace: pulumi.Input<string>;
+    readonly appName: string;
+    readonly spec: PostgresSpec;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly password: pulumi.Input<string>;
+    /** Run the postgres-exporter sidecar (monitoring on). */
+    readonly exporter: boolean;
+    readonly networkPolicy: k8s.types.input.networking.v1.NetworkPolicySpec;
+}
+
+export const POSTGRES_NAME = "postgres";
+const CREDENTIALS = `${POSTGRES_NAME}-credentials`;
+const DATA_MOUNT = "/var/lib/postgresql/data";
+const SOCKET_DIR = "/var/run/postgresql";
+
+/** postgresql.conf: listen on the pod network, plus the tuning settings. */
+export function postgresqlConf(settings: Readonly<Record<string, string>>): string {
+    const lines = { listen_addresses: "'*'", ...settings };
+    return Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n";
+}
+
+/**
+ * After every start, set the user's password to the one in the Secret, so a rotated secret takes
+ * effect when the checksum annotation rolls the pod. Runs over the local socket (trust auth in the
+ * image's pg_hba.conf); the data volume is untouched.
+ */
+export const PASSWORD_SYNC_COMMAND = [
+    "sh", "-c",
+    `until pg_isready -q -h ${SOCKET_DIR}; do sleep 1; done; ` +
+    `psql -h ${SOCKET_DIR} -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -q ` +
+    `-c "ALTER USER \\"$POSTGRES_USER\\" WITH PASSWORD '$POSTGRES_PASSWORD'"`,
+];
+
+export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.StatefulSetSpec {
+    const s = args.spec;
+    const selector = selectorLabels(args.appName, POSTGRES_NAME);
+    const dirs = writableDirs([SOCKET_DIR, "/tmp"]);
+    const isReady = ["sh", "-c", `pg_isready -h 127.0.0.1 -p ${POSTGRES_PORT} -U "$POSTGRES_USER" -d "$POSTGRES_DB"`];
+    const credentials = ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"].map((k) => secretEnvVar(k, CREDENTIALS, k));
+    return {
+        serviceName: `${POSTGRES_NAME}-headless`,
+        replicas: 1,
+        selector: { matchLabels: selector },
+        updateStrategy: { type: "RollingUpdate" },
+        // Deleting or scaling down the StatefulSet never deletes the data volume.
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        template: {
+            metadata: {
+                labels: { ...args.labels, ...selector },
+                annotations: { "checksum/config": configChecksum, "checksum/secret": secretChecksum },
+            },
+            spec: {
+                automountServiceAccountToken: false,
+                securityContext: restrictedPodSecurityContext(s.runAsUser),
+                terminationGracePeriodSeconds: 60,
+                containers: [
+                    {
+                        name: POSTGRES_NAME,
+                        image: s.image,
+                        args: ["-c", "config_file=/etc/postgresql/postgresql.conf"],
+                        ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
+                        env: [...credentials, { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` }],
+                        resources: resources(s.resources),
+                        securityContext: restrictedContainerSecurityContext(),
+                        startupProbe: execProbe(isReady, 5, 60),
+                        livenessProbe: execProbe(isReady, 10, 6),
+                        readinessProbe: execProbe(isReady, 5, 3),
+                        lifecycle: { postStart: { exec: { command: PASSWORD_SYNC_COMMAND } } },
+                        volumeMounts: [
+                            { name: "data", mountPath: DATA_MOUNT },
+                            { name: "config", mountPath: "/etc/postgresql", readOnly: true },
+                            ...dirs.mounts,
+                        ],
+                    },
+                    ...(args.exporter ? [exporterContainer("postgres-exporter", s.exporterImage, POSTGRES_EXPORTER_PORT, [
+                        { name: "DATA_SOURCE_URI", value: `127.0.0.1:${POSTGRES_PORT}/${s.database}?sslmode=disable` },
+                        secretEnvVar("DATA_SOURCE_USER", CREDENTIALS, "POSTGRES_USER"),
+                        secretEnvVar("DATA_SOURCE_PASS", CREDENTIALS, "POSTGRES_PASSWORD"),
+                    ])] : []),
+                ],
+                volumes: [{ name: "config", configMap: { name: `${POSTGRES_NAME}-config` } }, ...dirs.volumes],
+            },
+        },
+        volumeClaimTemplates: [{
+            metadata: { name: "data", labels: { ...args.labels, ...selector } },
+            spec: {
+                accessModes: ["ReadWriteOnce"],
+                ...(s.storageClass ? { storageClassName: s.storageClass } : {}),
+                resources: { requests: { storage: s.storageSize } },
+            },
+        }],
+    };
+}
+
+export class Postgres extends pulumi.ComponentResource {
+    /** ClusterIP Service name (host for clients in the namespace). */
+    readonly serviceName: pulumi.Output<string>;
+    /** Name of the Secret with POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB. */
+    readonly credentialsSecretName: pulumi.Output<string>;
+    readonly host: pulumi.Output<string>;
+
+    constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:app:Postgres", name, {}, opts);
+        const parent = { parent: this };
+        const s = args.spec;
+        const labels = { ...args.labels, ...selectorLabels(args.appName, POSTGRES_NAME) };
+        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
+        const credentials = { POSTGRES_USER: s.user, POSTGRES_DB: s.database };
+
+        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
+            metadata: meta(CREDENTIALS),
+            type: "Opaque",
+            stringData: pulumi.secret(pulumi.output(args.password).apply((password) => ({ ...credentials, POSTGRES_PASSWORD: password }))),
+        }, parent);
+        const conf = { "postgresql.conf": postgresqlConf(s.settings) };
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${POSTGRES_NAME}-config`), data: conf }, parent);
+
+        const ports = [
+            { name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" },
+            ...(args.exporter ? [{ name: "metrics", port: POSTGRES_EXPORTER_PORT, targetPort: "metrics", protocol: "TCP" }] : []),
+        ];
+        const selector = selectorLabels(args.appName, POSTGRES_NAME);
+        const headless = new k8s.core.v1.Service(`${name}-headless`, {
+            metadata: meta(`${POSTGRES_NAME}-headless`),
+            spec: { clusterIP: "None", selector, ports, publishNotReadyAddresses: true },
+        }, parent);
+        const svc = new k8s.core.v1.Service(name, { metadata: meta(POSTGRES_NAME), spec: { type: "ClusterIP", selector, ports } }, parent);
+
+        const secretChecksum = pulumi.unsecret(pulumi.output(args.password).apply((p) => checksum({ p })));
+        new k8s.apps.v1.StatefulSet(name, {
+            metadata: meta(POSTGRES_NAME),
+            spec: statefulSetSpec(args, checksum(conf), secretChecksum),
+        }, { parent: this, dependsOn: [secret, configMap, headless], protect: s.protect });
+
+        new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(POSTGRES_NAME), spec: args.networkPolicy }, parent);
+
+        this.serviceName = svc.metadata.name;
+        this.credentialsSecretName = secret.metadata.name;
+        this.host = pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+        this.registerOutputs({ serviceName: this.serviceName, credentialsSecretName: this.credentialsSecretName, host: this.host });
+    }
+}

@@ -1,0 +1,175 @@
+// One stateless HTTP service (frontend, backend, or any other): ServiceAccount, ConfigMap, Secret,
+// Deployment, Service, and optionally HPA and PDB, plus its NetworkPolicy.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceSpec } from "../stacks/types";
+import {
+    Dependency, checksum, httpProbe, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
+    selectorLabels, waitForContainer, writableDirs,
+} from "./podSpec";
+
+export interface WebServiceArgs {
+    readonly namespace: pulumi.Input<string>;
+    readonly appName: string;
+    readonly service: ServiceSpec;
+    /** Labels for every object (selector labels are added). */
+    readonly labels: Readonly<Record<string, string>>;
+    /** Plain environment for the ConfigMap (shared app settings, data-service addresses, service env). */
+    readonly env: Readonly<Record<string, string>>;
+    /** Secret environment: variable name -> value. Stored in the service's Secret. */
+    readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Services to wait for in init containers before the app starts. */
+    readonly dependencies: readonly Dependency[];
+    /** Image for the wait-for init containers. */
+    readonly initImage: string;
+    readonly networkPolicy: k8s.types.input.networking.v1.NetworkPolicySpec;
+}
+
+const HTTP = "http";
+
+/** A service with no secret environment gets no Secret (and no secretRef). */
+export function hasSecretEnv(args: Pick<WebServiceArgs, "secretEnv">): boolean {
+    return Object.keys(args.secretEnv).length > 0;
+}
+
+/** The Deployment spec. `replicas` is left off when an HPA owns the scale subresource. */
+export function deploymentSpec(args: WebServiceArgs, serviceAccountName: pulumi.Input<string>, checksums: {
+    config: string;
+    secret: pulumi.Input<string>;
+}): k8s.types.input.apps.v1.DeploymentSpec {
+    const s = args.service;
+    const selector = selectorLabels(args.appName, s.name);
+    const dirs = writableDirs(s.writablePaths);
+    return {
+        ...(s.autoscaling ? {} : { replicas: s.replicas }),
+        revisionHistoryLimit: 10,
+        selector: { matchLabels: selector },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+            metadata: {
+                labels: { ...args.labels, ...selector },
+                annotations: { "checksum/config": checksums.config, "checksum/secret": checksums.secret },
+            },
+            spec: {
+                serviceAccountName,
+                automountServiceAccountToken: false,
+                securityContext: restrictedPodSecurityContext(s.runAsUser),
+                affinity: {
+                    podAntiAffinity: {
+                        preferredDuringSchedulingIgnoredDuringExecution: [{
+                            weight: 100,
+                            podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } },
+                        }],
+                    },
+                },
+                topologySpreadConstraints: [
+                    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                ],
+                initContainers: args.dependencies.map((d) => waitForContainer(d, args.initImage)),
+                containers: [{
+                    name: s.name,
+                    image: s.image,
+                    ...(s.command.length ? { command: [...s.command] } : {}),
+                    ...(s.args.length ? { args: [...s.args] } : {}),
+                    ports: [{ name: HTTP, containerPort: s.port, protocol: "TCP" }],
+                    envFrom: [
+                        { configMapRef: { name: `${s.name}-config` } },
+                        ...(hasSecretEnv(args) ? [{ secretRef: { name: `${s.name}-secrets` } }] : []),
+                    ],
+                    resources: resources(s.resources),
+                    securityContext: restrictedContainerSecurityContext(),
+                    startupProbe: httpProbe(s.probes.startup, HTTP),
+                    livenessProbe: httpProbe(s.probes.liveness, HTTP),
+                    readinessProbe: httpProbe(s.probes.readiness, HTTP),
+                    volumeMounts: dirs.mounts,
+                }],
+                volumes: dirs.volumes,
+            },
+        },
+    };
+}
+
+export function hpaSpec(s: ServiceSpec, deploymentName: pulumi.Input<string>): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec | undefined {
+    const a = s.autoscaling;
+    if (!a) {
+        return undefined;
+    }
+    const utilization = (name: string, averageUtilization: number) =>
+        ({ type: "Resource", resource: { name, target: { type: "Utilization", averageUtilization } } });
+    return {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName },
+        minReplicas: a.minReplicas,
+        maxReplicas: a.maxReplicas,
+        metrics: [
+            utilization("cpu", a.cpuUtilization),
+            ...(a.memoryUtilization > 0 ? [utilization("memory", a.memoryUtilization)] : []),
+        ],
+        behavior: {
+            // Scale down slowly (one pod a minute after the window) so a brief lull does not drop capacity.
+            scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] },
+            scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 30 }] },
+        },
+    };
+}
+
+/** sha256 of the secret environment, unsecreted: a digest of high-entropy values reveals nothing. */
+function secretChecksum(secretEnv: Readonly<Record<string, pulumi.Input<string>>>): pulumi.Output<string> {
+    return pulumi.unsecret(pulumi.output(secretEnv).apply((values) => checksum(values as Record<string, string>)));
+}
+
+export class WebService extends pulumi.ComponentResource {
+    readonly serviceName: pulumi.Output<string>;
+    /** In-cluster address, `http://<service>.<namespace>.svc.cluster.local:<port>`. */
+    readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:app:WebService", name, {}, opts);
+        const parent = { parent: this };
+        const s = args.service;
+        const labels = { ...args.labels, ...selectorLabels(args.appName, s.name) };
+        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
+
+        const sa = new k8s.core.v1.ServiceAccount(name, { metadata: meta(s.name), automountServiceAccountToken: false }, parent);
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${s.name}-config`), data: { ...args.env } }, parent);
+        const envObjects: pulumi.Resource[] = [configMap];
+        if (hasSecretEnv(args)) {
+            envObjects.push(new k8s.core.v1.Secret(`${name}-secrets`, {
+                metadata: meta(`${s.name}-secrets`),
+                type: "Opaque",
+                stringData: pulumi.secret(pulumi.output(args.secretEnv)) as pulumi.Output<Record<string, string>>,
+            }, parent));
+        }
+
+        const deployment = new k8s.apps.v1.Deployment(name, {
+            metadata: meta(s.name),
+            spec: deploymentSpec(args, sa.metadata.name, { config: checksum(args.env), secret: secretChecksum(args.secretEnv) }),
+        }, { parent: this, dependsOn: envObjects }); // envFrom refers to them by name
+
+        const svc = new k8s.core.v1.Service(name, {
+            metadata: meta(s.name),
+            spec: {
+                type: "ClusterIP",
+                selector: selectorLabels(args.appName, s.name),
+                ports: [{ name: HTTP, port: s.servicePort, targetPort: HTTP, protocol: "TCP" }],
+            },
+        }, parent);
+
+        const hpa = hpaSpec(s, deployment.metadata.name);
+        if (hpa) {
+            new k8s.autoscaling.v2.HorizontalPodAutoscaler(name, { metadata: meta(s.name), spec: hpa }, parent);
+        }
+        if (s.pdbMinAvailable !== undefined) {
+            new k8s.policy.v1.PodDisruptionBudget(name, {
+                metadata: meta(s.name),
+                spec: { minAvailable: s.pdbMinAvailable, selector: { matchLabels: selectorLabels(args.appName, s.name) } },
+            }, parent);
+        }
+        new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(s.name), spec: args.networkPolicy }, parent);
+
+        this.serviceName = svc.metadata.name;
+        this.url = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${s.servicePort}`;
+        this.registerOutputs({ serviceName: this.serviceName, url: this.url });
+    }
+}

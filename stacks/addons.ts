@@ -1,0 +1,152 @@
+// Config of the cluster add-ons (Helm releases): where each chart comes from, its pinned version,
+// release name and namespace, its switch, and per-stack value overrides.
+
+import { ObjectReader, patterns } from "./reader";
+import { Environment } from "./types";
+
+export type AddonName = "ingressNginx" | "certManager" | "metricsServer" | "kubePrometheusStack";
+export const ADDON_NAMES: readonly AddonName[] = ["ingressNginx", "certManager", "metricsServer", "kubePrometheusStack"];
+
+export interface ChartSource {
+    /**
+     * Chart name in `repository`, an `oci://` reference, or a local chart folder or `.tgz` archive
+     * (a path starting with `./`, `../` or `/`), for clusters that cannot reach public repositories.
+     */
+    readonly chart: string;
+    /** Chart repository URL (https:// or a mirror); empty for OCI references and local charts. */
+    readonly repository: string;
+    /** Pinned chart version (ignored for local charts, whose version is in Chart.yaml). */
+    readonly version: string;
+}
+
+export interface AddonSpec extends ChartSource {
+    readonly enabled: boolean;
+    readonly releaseName: string;
+    readonly namespace: string;
+    /** Helm `--timeout`, seconds. */
+    readonly timeoutSeconds: number;
+    /** Per-stack values, deep-merged over the program's defaults (arrays are replaced). */
+    readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface IngressNginxSpec extends AddonSpec {
+    readonly replicas: number;
+}
+
+export interface CertManagerSpec extends AddonSpec {
+    /** ACME account email for the Let's Encrypt ClusterIssuers. */
+    readonly acmeEmail: string;
+    /** Create the letsencrypt-prod and letsencrypt-staging ClusterIssuers. */
+    readonly clusterIssuers: boolean;
+}
+
+export interface MetricsServerSpec extends AddonSpec {
+    /** `--kubelet-insecure-tls`, for kind/minikube/kubeadm clusters whose kubelet certs lack IP SANs. Never in prod. */
+    readonly kubeletInsecureTls: boolean;
+}
+
+export interface KubePrometheusStackSpec extends AddonSpec {
+    readonly retention: string;
+    readonly storageSize: string;
+    readonly storageClass: string;
+    /** Route alerts to the webhook in the `alertWebhookUrl` secret instead of the chart's null receiver. */
+    readonly routeAlerts: boolean;
+}
+
+export interface AddonsConfig {
+    readonly ingressNginx: IngressNginxSpec;
+    readonly certManager: CertManagerSpec;
+    readonly metricsServer: MetricsServerSpec;
+    readonly kubePrometheusStack: KubePrometheusStackSpec;
+}
+
+interface AddonDefaults {
+    readonly chart: string;
+    readonly repository: string;
+    readonly version: string;
+    readonly releaseName: string;
+    readonly namespace: string;
+    readonly timeoutSeconds: number;
+}
+
+/** Upstream charts and the versions this program is tested with. */
+export const ADDON_DEFAULTS: Readonly<Record<AddonName, AddonDefaults>> = {
+    ingressNginx: {
+        chart: "ingress-nginx", repository: "https://kubernetes.github.io/ingress-nginx", version: "4.13.3",
+        releaseName: "ingress-nginx", namespace: "ingress-nginx", timeoutSeconds: 600,
+    },
+    certManager: {
+        chart: "cert-manager", repository: "https://charts.jetstack.io", version: "v1.18.2",
+        releaseName: "cert-manager", namespace: "cert-manager", timeoutSeconds: 600,
+    },
+    metricsServer: {
+        chart: "metrics-server", repository: "https://kubernetes-sigs.github.io/metrics-server/", version: "3.13.0",
+        releaseName: "metrics-server", namespace: "kube-system", timeoutSeconds: 300,
+    },
+    kubePrometheusStack: {
+        chart: "kube-prometheus-stack", repository: "https://prometheus-community.github.io/helm-charts", version: "77.5.0",
+        releaseName: "kube-prometheus-stack", namespace: "monitoring", timeoutSeconds: 900,
+    },
+};
+
+/** A local chart (folder or archive) is referenced by path. */
+export function isLocalChart(chart: string): boolean {
+    return /^(\.\.?\/|\/)/.test(chart);
+}
+
+function readAddon(r: ObjectReader, def: AddonDefaults, enabledByDefault: boolean): AddonSpec {
+    const chart = r.string("chart", { default: def.chart });
+    const repository = r.string("repository", { default: isLocalChart(chart) || chart.startsWith("oci://") ? "" : def.repository });
+    if (repository && !/^(https?|oci):\/\/\S+$/.test(repository)) {
+        r.errors.add(r.key("repository"), repository, "must be an http(s):// or oci:// URL");
+    }
+    const version = r.string("version", { default: def.version });
+    if (!isLocalChart(chart) && !version) {
+        r.errors.missing(r.key("version"), "a pinned chart version (unpinned charts upgrade themselves)");
+    }
+    return {
+        enabled: r.bool("enabled", enabledByDefault),
+        chart,
+        repository,
+        version,
+        releaseName: r.string("releaseName", { default: def.releaseName, pattern: patterns.dnsLabel }),
+        namespace: r.string("namespace", { default: def.namespace, pattern: patterns.dnsLabel }),
+        timeoutSeconds: r.int("timeoutSeconds", { default: def.timeoutSeconds, min: 30, max: 3600 }),
+        values: r.object("values").raw,
+    };
+}
+
+export function readAddons(r: ObjectReader, env: Environment): AddonsConfig {
+    const read = <T extends object>(name: AddonName, extra: (a: ObjectReader) => T): AddonSpec & T => {
+        const a = r.object(name);
+        const spec = { ...readAddon(a, ADDON_DEFAULTS[name], false), ...extra(a) };
+        a.done();
+        return spec;
+    };
+    const addons: AddonsConfig = {
+        ingressNginx: read("ingressNginx", (a) => ({ replicas: a.int("replicas", { default: env === "prod" ? 2 : 1, min: 1 }) })),
+        certManager: read("certManager", (a) => ({
+            acmeEmail: a.string("acmeEmail", { pattern: { re: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, maxLength: 254, text: "an email address" } }),
+            clusterIssuers: a.bool("clusterIssuers", true),
+        })),
+        metricsServer: read("metricsServer", (a) => ({ kubeletInsecureTls: a.bool("kubeletInsecureTls", false) })),
+        kubePrometheusStack: read("kubePrometheusStack", (a) => ({
+            retention: a.string("retention", { default: env === "prod" ? "30d" : "7d", pattern: { re: /^\d+[hdwy]$/, maxLength: 8, text: "a Prometheus retention such as 15d" } }),
+            storageSize: a.quantity("storageSize", env === "prod" ? "100Gi" : "20Gi"),
+            storageClass: a.string("storageClass"),
+            routeAlerts: a.bool("routeAlerts", env === "prod"),
+        })),
+    };
+    r.done();
+    const cm = addons.certManager;
+    if (cm.enabled && cm.clusterIssuers && !cm.acmeEmail) {
+        r.errors.missing(r.key("certManager.acmeEmail"), "an ACME account email for the Let's Encrypt ClusterIssuers (or certManager.clusterIssuers: false)");
+    }
+    if (env === "prod" && addons.metricsServer.kubeletInsecureTls) {
+        r.errors.add(r.key("metricsServer.kubeletInsecureTls"), true, "must be false in prod: it disables verification of kubelet serving certificates");
+    }
+    if (env === "prod" && addons.kubePrometheusStack.enabled && !addons.kubePrometheusStack.routeAlerts) {
+        r.errors.add(r.key("kubePrometheusStack.routeAlerts"), false, "must be true in prod: the chart's default sends every alert to a null receiver");
+    }
+    return addons;
+}

@@ -1,0 +1,400 @@
+// Turns one stack's raw config into a validated PlatformConfig, or fails with every problem at once.
+// Pure: tests call resolveConfig with tables of raw values; stacks/load.ts feeds it pulumi.Config.
+
+import { readAddons } from "./addons";
+import { PROFILES } from "./environments";
+import { ConfigErrors, ObjectReader, parseQuantity, patterns, show } from "./reader";
+import { SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
+import {
+    AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, Environment, IngressSpec, MonitoringSpec, NetworkSpec,
+    PlatformConfig, PostgresSpec, ProbeSpec, QuotaSpec, RedisSpec, ResourceSpec, ServiceSpec,
+} from "./types";
+
+/** The project's config namespace (`<namespace>:<key>` in Pulumi.<stack>.yaml). */
+export const CONFIG_NAMESPACE = "platform";
+
+export class ConfigValidationError extends Error {
+    constructor(readonly stack: string, readonly problems: readonly string[]) {
+        super(
+            `Stack '${stack}' has ${problems.length} config problem${problems.length === 1 ? "" : "s"} ` +
+            `(keys are under '${CONFIG_NAMESPACE}:'):\n` + problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigValidationError";
+    }
+}
+
+const IMAGE = /^[a-z0-9]+([._\-/:][a-zA-Z0-9_.-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** Splits an image reference into its tag and digest; the tag is what follows the last ':' after the last '/'. */
+export function imageTag(image: string): { tag?: string; digest?: string } {
+    const [name, digest] = image.split("@");
+    const lastPart = name.slice(name.lastIndexOf("/") + 1);
+    const colon = lastPart.lastIndexOf(":");
+    return { tag: colon >= 0 ? lastPart.slice(colon + 1) : undefined, digest };
+}
+
+function readImage(r: ObjectReader, name: string, def: string, pinned: boolean, required = false): string {
+    const value = r.string(name, required ? { required: "an image reference such as registry.example.com/app:v1.2.3" } : { default: def });
+    if (!value) {
+        return value;
+    }
+    if (!IMAGE.test(value)) {
+        r.errors.add(r.key(name), value, "must be an image reference such as registry.example.com/app:v1.2.3");
+        return value;
+    }
+    const { tag, digest } = imageTag(value);
+    if (pinned && !digest && (tag === undefined || tag === "latest")) {
+        r.errors.add(r.key(name), value, "must be pinned to a version tag or digest in this environment (not 'latest', not untagged)");
+    }
+    return value;
+}
+
+function readResources(r: ObjectReader, def: ResourceSpec): ResourceSpec {
+    const req = r.object("requests");
+    const lim = r.object("limits");
+    const out: ResourceSpec = {
+        requests: { cpu: req.quantity("cpu", def.requests.cpu), memory: req.quantity("memory", def.requests.memory) },
+        limits: { cpu: lim.quantity("cpu", def.limits.cpu), memory: lim.quantity("memory", def.limits.memory) },
+    };
+    req.done();
+    lim.done();
+    r.done();
+    for (const kind of ["cpu", "memory"] as const) {
+        const request = parseQuantity(out.requests[kind]) ?? 0;
+        const limit = parseQuantity(out.limits[kind]) ?? 0;
+        if (request > limit) {
+            r.errors.add(`${r.key("requests")}.${kind}`, out.requests[kind], `must not exceed limits.${kind} (${out.limits[kind]})`);
+        }
+    }
+    return out;
+}
+
+function readProbe(r: ObjectReader, def: ProbeSpec): ProbeSpec {
+    const path = r.string("path", { default: def.path });
+    if (!path.startsWith("/")) {
+        r.errors.add(r.key("path"), path, "must be an HTTP path starting with '/'");
+    }
+    const probe = {
+        path,
+        initialDelaySeconds: r.int("initialDelaySeconds", { default: def.initialDelaySeconds, min: 0 }),
+        periodSeconds: r.int("periodSeconds", { default: def.periodSeconds, min: 1 }),
+        timeoutSeconds: r.int("timeoutSeconds", { default: def.timeoutSeconds, min: 1 }),
+        failureThreshold: r.int("failureThreshold", { default: def.failureThreshold, min: 1 }),
+    };
+    r.done();
+    return probe;
+}
+
+const SERVICE_DEFAULT_RESOURCES: ResourceSpec = {
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { cpu: "500m", memory: "512Mi" },
+};
+
+function readService(name: string, r: ObjectReader, env: Environment, secretNames: ReadonlySet<string>): ServiceSpec {
+    if (!patterns.dnsLabel.re.test(name) || name.length > 50) {
+        r.errors.add(r.path, name, "service names must be DNS labels of at most 50 characters (they name Deployments and Services)");
+    }
+    const image = readImage(r, "image", "", PROFILES[env].requirePinnedImages, true);
+    const port = r.int("port", { default: 8080, min: 1, max: 65535 });
+    const probes = r.object("probes");
+    const healthPath = r.string("healthPath", { default: "/health" });
+    const probeDefault: ProbeSpec = { path: healthPath, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
+    const spec = {
+        name,
+        image,
+        port,
+        servicePort: r.int("servicePort", { default: port, min: 1, max: 65535 }),
+        replicas: r.int("replicas", { default: 1, min: 0 }),
+        autoscaling: r.optional("autoscaling", readAutoscaling),
+        resources: readResources(r.object("resources"), SERVICE_DEFAULT_RESOURCES),
+        probes: {
+            liveness: readProbe(probes.object("liveness"), probeDefault),
+            readiness: readProbe(probes.object("readiness"), { ...probeDefault, periodSeconds: 5 }),
+            // Startup allows 5 minutes (30 x 10s) before liveness takes over, for slow migrations.
+            startup: readProbe(probes.object("startup"), { ...probeDefault, failureThreshold: 30 }),
+        },
+        ingressPath: r.string("ingressPath") || undefined,
+        uses: r.stringList("uses"),
+        egressHttps: r.bool("egressHttps", false),
+        env: r.stringMap("env"),
+        secretEnv: r.stringMap("secretEnv"),
+        writablePaths: r.stringList("writablePaths", ["/tmp"]),
+        runAsUser: r.int("runAsUser", { default: 10001, min: 1 }),
+        pdbMinAvailable: r.has("pdbMinAvailable") ? r.int("pdbMinAvailable", { default: 1, min: 1 }) : r.skip("pdbMinAvailable"),
+        metricsPath: r.string("metricsPath") || undefined,
+        command: r.stringList("command"),
+        args: r.stringList("args"),
+    };
+    probes.done();
+    r.done();
+
+    if (spec.ingressPath !== undefined && !/^\/[A-Za-z0-9/._~-]*$/.test(spec.ingressPath)) {
+        r.errors.add(r.key("ingressPath"), spec.ingressPath, "must be a URL path prefix starting with '/'");
+    }
+    for (const p of spec.writablePaths) {
+        if (!p.startsWith("/")) {
+            r.errors.add(r.key("writablePaths"), p, "must be absolute paths");
+        }
+    }
+    for (const [variable, secret] of Object.entries(spec.secretEnv)) {
+        if (!secretNames.has(secret)) {
+            r.errors.add(`${r.key("secretEnv")}.${variable}`, secret, `must name an app secret: ${[...secretNames].join(", ")}`);
+        }
+    }
+    const minReplicas = spec.autoscaling?.minReplicas ?? spec.replicas;
+    if (spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
+        r.errors.add(r.key("pdbMinAvailable"), spec.pdbMinAvailable,
+            `must be less than the minimum replica count (${minReplicas}), or no pod could ever be evicted and node drains would hang`);
+    }
+    return spec;
+}
+
+function readAutoscaling(r: ObjectReader): ServiceSpec["autoscaling"] {
+    const spec = {
+        minReplicas: r.int("minReplicas", { default: 1, min: 1 }),
+        maxReplicas: r.int("maxReplicas", { default: 3, min: 1 }),
+        cpuUtilization: r.int("cpuUtilization", { default: 70, min: 1, max: 100 }),
+        memoryUtilization: r.int("memoryUtilization", { default: 80, min: 0, max: 100 }),
+        scaleDownStabilizationSeconds: r.int("scaleDownStabilizationSeconds", { default: 300, min: 0, max: 3600 }),
+    };
+    r.done();
+    if (spec.minReplicas > spec.maxReplicas) {
+        r.errors.add(r.key("minReplicas"), spec.minReplicas, `must not exceed maxReplicas (${spec.maxReplicas})`);
+    }
+    return spec;
+}
+
+function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
+    const profile = PROFILES[env];
+    const spec: PostgresSpec = {
+        enabled: r.bool("enabled", false),
+        image: readImage(r, "image", "postgres:15-alpine", profile.requirePinnedImages),
+        exporterImage: readImage(r, "exporterImage", "quay.io/prometheuscommunity/postgres-exporter:v0.15.0", profile.requirePinnedImages),
+        database: r.string("database", { default: "app", pattern: { re: /^[a-z_][a-z0-9_]*$/, maxLength: 63, text: "a lower-case SQL identifier" } }),
+        user: r.string("user", { default: "app", pattern: { re: /^[a-z_][a-z0-9_]*$/, maxLength: 63, text: "a lower-case SQL identifier" } }),
+        storageSize: r.quantity("storageSize", profile.postgresStorage),
+        storageClass: r.string("storageClass"),
+        resources: readResources(r.object("resources"), { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } }),
+        settings: r.stringMap("settings", {
+            max_connections: "200",
+            shared_buffers: "1GB",
+            effective_cache_size: "3GB",
+            work_mem: "8MB",
+            maintenance_work_mem: "256MB",
+            wal_buffers: "16MB",
+            checkpoint_completion_target: "0.9",
+            random_page_cost: "1.1",
+        }),
+        protect: r.bool("protect", profile.protectData),
+        // 70 is the postgres user of the official alpine image.
+        runAsUser: r.int("runAsUser", { default: 70, min: 1 }),
+    };
+    r.done();
+    return spec;
+}
+
+function readRedis(r: ObjectReader, env: Environment): RedisSpec {
+    const profile = PROFILES[env];
+    const spec: RedisSpec = {
+        enabled: r.bool("enabled", false),
+        image: readImage(r, "image", "redis:7.2-alpine", profile.requirePinnedImages),
+        exporterImage: readImage(r, "exporterImage", "oliver006/redis_exporter:v1.62.0", profile.requirePinnedImages),
+        storageSize: r.quantity("storageSize", "10Gi"),
+        storageClass: r.string("storageClass"),
+        resources: readResources(r.object("resources"), { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } }),
+        maxmemory: r.string("maxmemory", { default: "768mb", pattern: { re: /^\d+(b|kb|mb|gb)?$/, maxLength: 20, text: "a Redis size such as 768mb" } }),
+        maxmemoryPolicy: r.string("maxmemoryPolicy", {
+            default: "allkeys-lru",
+            oneOf: ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"],
+        }),
+        protect: r.bool("protect", profile.protectData),
+        // 999 is the redis user of the official alpine image.
+        runAsUser: r.int("runAsUser", { default: 999, min: 1 }),
+    };
+    r.done();
+    return spec;
+}
+
+function readIngress(r: ObjectReader, domain: string, appName: string): IngressSpec {
+    const spec: IngressSpec = {
+        enabled: r.bool("enabled", true),
+        host: r.string("host", { default: domain, pattern: patterns.hostname }),
+        className: r.string("className", { default: "nginx", pattern: patterns.dnsLabel }),
+        clusterIssuer: r.string("clusterIssuer", { default: "letsencrypt-prod", pattern: patterns.dnsLabel }),
+        tlsSecretName: r.string("tlsSecretName", { default: `${appName}-tls`, pattern: patterns.dnsLabel }),
+        rateLimitRps: r.int("rateLimitRps", { default: 100, min: 1 }),
+        proxyTimeoutSeconds: r.int("proxyTimeoutSeconds", { default: 3600, min: 1 }),
+        proxyBodySize: r.string("proxyBodySize", { default: "10m", pattern: { re: /^\d+[kmg]?$/, maxLength: 10, text: "an nginx size such as 10m" } }),
+        contentSecurityPolicy: r.string("contentSecurityPolicy", {
+            default: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' wss:; frame-ancestors 'none'",
+        }),
+        hstsMaxAgeSeconds: r.int("hstsMaxAgeSeconds", { default: 31536000, min: 0 }),
+    };
+    r.done();
+    if (spec.enabled && !spec.host) {
+        r.errors.missing(r.key("host"), "a hostname for the Ingress (set 'domain' or 'ingress.host'), or ingress.enabled: false");
+    }
+    return spec;
+}
+
+function readMonitoring(r: ObjectReader): MonitoringSpec {
+    const a = r.object("alerts");
+    const ratio = { above: 0, max: 1, text: "a ratio greater than 0 and at most 1" };
+    const alerts: AlertThresholds = {
+        errorRateRatio: a.number("errorRateRatio", { default: 0.05, ...ratio }),
+        latencyP95Seconds: a.number("latencyP95Seconds", { default: 1, above: 0, text: "a number of seconds greater than 0" }),
+        serviceDownMinutes: a.int("serviceDownMinutes", { default: 2, min: 1 }),
+        postgresDownMinutes: a.int("postgresDownMinutes", { default: 1, min: 1 }),
+        postgresConnectionsRatio: a.number("postgresConnectionsRatio", { default: 0.8, ...ratio }),
+        redisDownMinutes: a.int("redisDownMinutes", { default: 1, min: 1 }),
+        redisMemoryRatio: a.number("redisMemoryRatio", { default: 0.9, ...ratio }),
+        podNotReadyMinutes: a.int("podNotReadyMinutes", { default: 5, min: 1 }),
+    };
+    a.done();
+    const spec: MonitoringSpec = {
+        enabled: r.bool("enabled", false),
+        scrapeInterval: r.string("scrapeInterval", { default: "30s", pattern: { re: /^\d+(s|m)$/, maxLength: 6, text: "a Prometheus duration such as 30s" } }),
+        alerts,
+        dashboardLabel: r.string("dashboardLabel", { default: "grafana_dashboard", pattern: { re: /^[a-z0-9A-Z._/-]+$/, maxLength: 63, text: "a label key" } }),
+    };
+    r.done();
+    return spec;
+}
+
+function readNetwork(r: ObjectReader): NetworkSpec {
+    const spec: NetworkSpec = {
+        ingressControllerNamespace: r.string("ingressControllerNamespace", { default: "ingress-nginx", pattern: patterns.dnsLabel }),
+        ingressControllerPodLabels: r.stringMap("ingressControllerPodLabels", { "app.kubernetes.io/name": "ingress-nginx" }),
+        monitoringNamespace: r.string("monitoringNamespace", { default: "monitoring", pattern: patterns.dnsLabel }),
+        prometheusPodLabels: r.stringMap("prometheusPodLabels", { "app.kubernetes.io/name": "prometheus" }),
+        dnsNamespace: r.string("dnsNamespace", { default: "kube-system", pattern: patterns.dnsLabel }),
+        dnsPodLabels: r.stringMap("dnsPodLabels", { "k8s-app": "kube-dns" }),
+    };
+    r.done();
+    return spec;
+}
+
+function readQuota(r: ObjectReader, env: Environment): QuotaSpec {
+    const def = PROFILES[env].quota;
+    const dr = r.object("defaultRequest");
+    const dl = r.object("defaultLimit");
+    const spec: QuotaSpec = {
+        requestsCpu: r.quantity("requestsCpu", def.requestsCpu),
+        requestsMemory: r.quantity("requestsMemory", def.requestsMemory),
+        limitsCpu: r.quantity("limitsCpu", def.limitsCpu),
+        limitsMemory: r.quantity("limitsMemory", def.limitsMemory),
+        pods: r.int("pods", { default: def.pods, min: 1 }),
+        persistentVolumeClaims: r.int("persistentVolumeClaims", { default: def.persistentVolumeClaims, min: 0 }),
+        requestsStorage: r.quantity("requestsStorage", def.requestsStorage),
+        defaultRequest: { cpu: dr.quantity("cpu", def.defaultRequest.cpu), memory: dr.quantity("memory", def.defaultRequest.memory) },
+        defaultLimit: { cpu: dl.quantity("cpu", def.defaultLimit.cpu), memory: dl.quantity("memory", def.defaultLimit.memory) },
+    };
+    dr.done();
+    dl.done();
+    r.done();
+    return spec;
+}
+
+function readCluster(r: ObjectReader): ClusterSpec {
+    const spec = { kubeconfig: r.string("kubeconfig"), context: r.string("context") };
+    r.done();
+    return spec;
+}
+
+/** Cross-checks that need the whole config: references between services and data services. */
+function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const names = new Set(cfg.services.map((s) => s.name));
+    for (const s of cfg.services) {
+        for (const target of s.uses) {
+            const key = `services.${s.name}.uses`;
+            if (target === s.name) {
+                errors.add(key, target, "a service cannot use itself");
+            } else if ((DATA_SERVICES as readonly string[]).includes(target)) {
+                const dataService = target === "postgres" ? cfg.postgres : cfg.redis;
+                if (!dataService.enabled) {
+                    errors.add(key, target, `needs ${target}.enabled: true`);
+                }
+            } else if (!names.has(target)) {
+                errors.add(key, target, `must name a data service (${DATA_SERVICES.join(", ")}) or another service (${[...names].join(", ")})`);
+            }
+        }
+        if (names.has("postgres") || names.has("redis")) {
+            errors.add(`services.${s.name}`, s.name, "'postgres' and 'redis' are reserved for the data services");
+        }
+    }
+    const paths = new Map<string, string>();
+    for (const s of cfg.services) {
+        if (s.ingressPath === undefined) {
+            continue;
+        }
+        const other = paths.get(s.ingressPath);
+        if (other !== undefined) {
+            errors.add(`services.${s.name}.ingressPath`, s.ingressPath, `must be unique; '${other}' already routes it`);
+        }
+        paths.set(s.ingressPath, s.name);
+    }
+    if (cfg.ingress.enabled && paths.size === 0) {
+        errors.add("ingress.enabled", true, "needs at least one service with an ingressPath, or ingress.enabled: false");
+    }
+    if (cfg.services.length === 0) {
+        errors.missing("services", "at least one service (a map of service name to its settings)");
+    }
+}
+
+/** Which secret keys a stack has set; values never reach validation. */
+export interface SecretKeyState {
+    readonly set: readonly string[];
+    /** Set without `--secret`, i.e. in plain text in Pulumi.<stack>.yaml. */
+    readonly plaintext: readonly string[];
+}
+
+/**
+ * Validates one stack's raw config (keys without the namespace prefix, values JSON-parsed, secret
+ * values left out) and applies defaults.
+ */
+export function resolveConfig(stack: string, raw: Record<string, unknown>, secretKeys: SecretKeyState = { set: [], plaintext: [] }): PlatformConfig {
+    const errors = new ConfigErrors();
+    const r = new ObjectReader("", raw, errors);
+    const environment = r.string("environment", { required: `one of ${ENVIRONMENTS.join(", ")}`, oneOf: ENVIRONMENTS }) as Environment;
+    const env: Environment = ENVIRONMENTS.includes(environment) ? environment : "prod";
+    const appName = r.string("appName", { default: "app", pattern: patterns.dnsLabel });
+    const domain = r.string("domain", { pattern: patterns.hostname });
+    const secretNames = new Set<string>(SECRET_KEYS);
+    const cfg: PlatformConfig = {
+        stack,
+        environment: env,
+        appName,
+        namespace: r.string("namespace", { default: env === "prod" ? appName : `${appName}-${env}`, pattern: patterns.dnsLabel }),
+        domain,
+        debug: r.bool("debug", false),
+        jwtAlgorithm: r.string("jwtAlgorithm", { default: "HS256", oneOf: ["HS256", "RS256"] }) as "HS256" | "RS256",
+        initImage: readImage(r, "initImage", "busybox:1.36.1", PROFILES[env].requirePinnedImages),
+        cluster: readCluster(r.object("cluster")),
+        services: r.entries("services").map(([name, sr]) => readService(name, sr, env, secretNames)),
+        postgres: readPostgres(r.object("postgres"), env),
+        redis: readRedis(r.object("redis"), env),
+        ingress: readIngress(r.object("ingress"), domain, appName),
+        monitoring: readMonitoring(r.object("monitoring")),
+        network: readNetwork(r.object("network")),
+        quota: readQuota(r.object("quota"), env),
+        appEnv: r.stringMap("appEnv"),
+        secrets: readSecretSettings(r.object("secrets"), env),
+        addons: readAddons(r.object("addons"), env),
+    };
+    // Secret values are read by stacks/load.ts and never pass through here; they only count as known keys.
+    for (const key of SECRET_KEYS) {
+        r.skip(key);
+    }
+    r.done();
+    for (const key of secretKeys.plaintext) {
+        errors.problems.push(`${key}: is stored in plain text: secrets must be set with 'pulumi config set --secret ${key} <value>' (or 'npm run secrets')`);
+    }
+    checkReferences(cfg, errors);
+    errors.problems.push(...missingSecrets(cfg, new Set(secretKeys.set)));
+    if (errors.problems.length > 0) {
+        throw new ConfigValidationError(stack, errors.problems);
+    }
+    return cfg;
+}
+
+export { show };

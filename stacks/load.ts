@@ -1,0 +1,68 @@
+// The one place that reads pulumi.Config. Everything else receives the validated PlatformConfig
+// and the secret Outputs from here.
+
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE, resolveConfig } from "./config";
+import { SECRET_KEYS } from "./secrets";
+import { PlatformConfig } from "./types";
+
+export interface LoadedStack {
+    readonly config: PlatformConfig;
+    /** Secret config values that are set, by key; each an Output marked secret. */
+    readonly secretValues: Readonly<Record<string, pulumi.Output<string>>>;
+}
+
+// `isConfigSecret` is marked internal in @pulumi/pulumi (no public way to ask whether a config value
+// was stored encrypted). If a future SDK drops it, treat every value as secret rather than fail.
+const runtimeInternals = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+function storedEncrypted(fullKey: string): boolean {
+    return runtimeInternals.isConfigSecret?.(fullKey) ?? true;
+}
+
+/** Parses a config value the way `pulumi.Config.getObject` does: JSON when it parses, else the string. */
+function parse(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+/**
+ * Reads every `platform:*` key of the current stack, validates them all (unknown keys included) and
+ * returns the typed config, or throws one error listing every problem before any resource exists.
+ */
+export function loadStack(): LoadedStack {
+    const all = pulumi.runtime.allConfig();
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    const raw: Record<string, unknown> = {};
+    const set: string[] = [];
+    const plaintext: string[] = [];
+    for (const [fullKey, value] of Object.entries(all)) {
+        if (!fullKey.startsWith(prefix)) {
+            continue;
+        }
+        const key = fullKey.slice(prefix.length);
+        if (SECRET_KEYS.includes(key)) {
+            // Project defaults of "" mean unset. A secret's value never enters `raw`, so no
+            // validation message can echo it.
+            if (value !== "") {
+                set.push(key);
+                if (!storedEncrypted(fullKey)) {
+                    plaintext.push(key);
+                }
+            }
+            continue;
+        }
+        // Any other encrypted value (e.g. a misspelt secret key) is validated as an unknown key
+        // without its value.
+        raw[key] = storedEncrypted(fullKey) ? "[secret]" : parse(value);
+    }
+    const config = resolveConfig(pulumi.getStack(), raw, { set, plaintext });
+    const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+    const secretValues: Record<string, pulumi.Output<string>> = {};
+    for (const key of set) {
+        secretValues[key] = cfg.requireSecret(key);
+    }
+    return { config, secretValues };
+}

@@ -1,0 +1,240 @@
+// A small, pure reader over raw (already JSON-parsed) stack config. It records every problem instead
+// of throwing on the first, so a bad stack config fails once with the full list, each entry naming
+// the key, the value and what is allowed.
+
+export class ConfigErrors {
+    readonly problems: string[] = [];
+
+    add(key: string, value: unknown, allowed: string): void {
+        this.problems.push(`${key}: ${show(value)} is not allowed: ${allowed}`);
+    }
+
+    missing(key: string, allowed: string): void {
+        this.problems.push(`${key}: is required: ${allowed}`);
+    }
+}
+
+/** Renders a config value for an error message (JSON for structures, quoted strings). */
+export function show(value: unknown): string {
+    if (value === undefined) {
+        return "(unset)";
+    }
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const QUANTITY = /^([+]?[0-9.]+)([eE][-+]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+export const patterns = {
+    /** A Kubernetes object name usable as a DNS label (namespaces, Services). */
+    dnsLabel: { re: RFC1123_LABEL, maxLength: 63, text: "a DNS label: lower-case letters, digits and '-', at most 63 characters" },
+    /** A hostname for an Ingress rule: lower-case RFC 1123 subdomain. */
+    hostname: { re: DNS_SUBDOMAIN, maxLength: 253, text: "a lower-case DNS hostname such as app.example.com" },
+};
+
+const SUFFIX: Record<string, number> = {
+    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** Parses a Kubernetes resource quantity ("500m", "2Gi", "1.5") into a number, or undefined if invalid. */
+export function parseQuantity(text: string): number | undefined {
+    const match = QUANTITY.exec(text);
+    if (!match) {
+        return undefined;
+    }
+    const base = Number(match[1]);
+    if (!Number.isFinite(base)) {
+        return undefined;
+    }
+    const suffix = match[2] ?? "";
+    if (/^[eE]/.test(suffix)) {
+        return base * 10 ** Number(suffix.slice(1));
+    }
+    return base * SUFFIX[suffix];
+}
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Reads one config object. `field(...)` calls mark keys as known; `done()` reports the rest as unknown.
+ * A missing object reads as `{}` so defaults apply.
+ */
+export class ObjectReader {
+    private readonly seen = new Set<string>();
+    readonly raw: Raw;
+
+    constructor(readonly path: string, value: unknown, readonly errors: ConfigErrors) {
+        if (value === undefined || value === null) {
+            this.raw = {};
+        } else if (typeof value === "object" && !Array.isArray(value)) {
+            this.raw = value as Raw;
+        } else {
+            errors.add(path, value, "must be an object");
+            this.raw = {};
+        }
+    }
+
+    key(name: string): string {
+        return this.path ? `${this.path}.${name}` : name;
+    }
+
+    has(name: string): boolean {
+        return this.raw[name] !== undefined && this.raw[name] !== null;
+    }
+
+    private take(name: string): unknown {
+        this.seen.add(name);
+        return this.raw[name];
+    }
+
+    string(name: string, opts: { default?: string; required?: string; oneOf?: readonly string[]; pattern?: { re: RegExp; maxLength: number; text: string } } = {}): string {
+        const value = this.take(name);
+        const key = this.key(name);
+        if (value === undefined || value === null || value === "") {
+            if (opts.required !== undefined) {
+                this.errors.missing(key, opts.required);
+            }
+            return opts.default ?? "";
+        }
+        if (typeof value !== "string") {
+            this.errors.add(key, value, "must be a string");
+            return opts.default ?? "";
+        }
+        if (opts.oneOf && !opts.oneOf.includes(value)) {
+            this.errors.add(key, value, `must be one of ${opts.oneOf.join(", ")}`);
+        }
+        if (opts.pattern && (value.length > opts.pattern.maxLength || !opts.pattern.re.test(value))) {
+            this.errors.add(key, value, `must be ${opts.pattern.text}`);
+        }
+        return value;
+    }
+
+    int(name: string, opts: { default: number; min?: number; max?: number }): number {
+        const value = this.take(name);
+        const key = this.key(name);
+        if (value === undefined || value === null) {
+            return opts.default;
+        }
+        const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+        if (typeof n !== "number" || !Number.isInteger(n)) {
+            this.errors.add(key, value, "must be an integer");
+            return opts.default;
+        }
+        const min = opts.min ?? Number.MIN_SAFE_INTEGER;
+        const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+        if (n < min || n > max) {
+            const range = opts.max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+            this.errors.add(key, value, `must be ${range}`);
+            return opts.default;
+        }
+        return n;
+    }
+
+    number(name: string, opts: { default: number; above: number; max?: number; text: string }): number {
+        const value = this.take(name);
+        if (value === undefined || value === null) {
+            return opts.default;
+        }
+        const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+        if (typeof n !== "number" || !Number.isFinite(n) || n <= opts.above || (opts.max !== undefined && n > opts.max)) {
+            this.errors.add(this.key(name), value, `must be ${opts.text}`);
+            return opts.default;
+        }
+        return n;
+    }
+
+    /** Marks an optional field as known when the caller has decided it is absent. */
+    skip(name: string): undefined {
+        this.take(name);
+        return undefined;
+    }
+
+    /** Reads an optional field with `read`, or returns undefined when it is absent. */
+    optional<T>(name: string, read: (r: ObjectReader) => T): T | undefined {
+        const present = this.has(name);
+        const child = this.object(name);
+        return present ? read(child) : undefined;
+    }
+
+    bool(name: string, def: boolean): boolean {
+        const value = this.take(name);
+        if (value === undefined || value === null) {
+            return def;
+        }
+        if (value === true || value === "true") {
+            return true;
+        }
+        if (value === false || value === "false") {
+            return false;
+        }
+        this.errors.add(this.key(name), value, "must be true or false");
+        return def;
+    }
+
+    quantity(name: string, def: string): string {
+        const value = this.string(name, { default: def });
+        if (parseQuantity(value) === undefined) {
+            this.errors.add(this.key(name), value, "must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi");
+            return def;
+        }
+        return value;
+    }
+
+    stringList(name: string, def: readonly string[] = []): string[] {
+        const value = this.take(name);
+        if (value === undefined || value === null) {
+            return [...def];
+        }
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+            this.errors.add(this.key(name), value, "must be a list of strings");
+            return [...def];
+        }
+        return value as string[];
+    }
+
+    stringMap(name: string, def: Readonly<Record<string, string>> = {}): Record<string, string> {
+        const value = this.take(name);
+        if (value === undefined || value === null) {
+            return { ...def };
+        }
+        if (typeof value !== "object" || Array.isArray(value)) {
+            this.errors.add(this.key(name), value, "must be a map of strings");
+            return { ...def };
+        }
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(value as Raw)) {
+            if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+                out[k] = String(v);
+            } else {
+                this.errors.add(`${this.key(name)}.${k}`, v, "must be a string");
+            }
+        }
+        return out;
+    }
+
+    object(name: string): ObjectReader {
+        return new ObjectReader(this.key(name), this.take(name), this.errors);
+    }
+
+    /** The entries of a map of objects (e.g. services keyed by name). */
+    entries(name: string): [string, ObjectReader][] {
+        const parent = this.object(name);
+        return Object.keys(parent.raw).map((k) => {
+            parent.seen.add(k);
+            return [k, parent.object(k)];
+        });
+    }
+
+    /** Reports every key that no reader asked for. */
+    done(allowedHint?: string): void {
+        for (const k of Object.keys(this.raw)) {
+            if (!this.seen.has(k)) {
+                const allowed = allowedHint ?? [...this.seen].sort().join(", ");
+                this.errors.add(this.key(k), this.raw[k], `unknown key; known keys here: ${allowed}`);
+            }
+        }
+    }
+}

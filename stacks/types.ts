@@ -1,0 +1,182 @@
+// The typed, validated shape of one stack's configuration. Components take these plain values;
+// nothing here is an Output, so every decision about what exists is made before registration.
+
+export type Environment = "dev" | "staging" | "prod";
+export const ENVIRONMENTS: readonly Environment[] = ["dev", "staging", "prod"];
+
+/** Names a service may list in `uses` besides other services. */
+export const DATA_SERVICES = ["postgres", "redis"] as const;
+export type DataService = (typeof DATA_SERVICES)[number];
+
+export interface ResourceSpec {
+    readonly requests: { readonly cpu: string; readonly memory: string };
+    readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+export interface ProbeSpec {
+    /** HTTP GET path. */
+    readonly path: string;
+    readonly initialDelaySeconds: number;
+    readonly periodSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly failureThreshold: number;
+}
+
+export interface AutoscalingSpec {
+    readonly minReplicas: number;
+    readonly maxReplicas: number;
+    /** Target average CPU utilisation, percent of requests. */
+    readonly cpuUtilization: number;
+    /** Target average memory utilisation, percent of requests; 0 leaves memory out. */
+    readonly memoryUtilization: number;
+    readonly scaleDownStabilizationSeconds: number;
+}
+
+export interface ServiceSpec {
+    /** Key in `services`; also the Deployment, Service and component label name. */
+    readonly name: string;
+    /** Pinned image reference (`repo:tag` or `repo@sha256:...`). */
+    readonly image: string;
+    readonly port: number;
+    readonly servicePort: number;
+    /** Fixed replica count; ignored (left off the Deployment) when `autoscaling` is set. */
+    readonly replicas: number;
+    readonly autoscaling?: AutoscalingSpec;
+    readonly resources: ResourceSpec;
+    readonly probes: { readonly liveness: ProbeSpec; readonly readiness: ProbeSpec; readonly startup: ProbeSpec };
+    /** Ingress path prefix routed to this service; unset keeps it internal. */
+    readonly ingressPath?: string;
+    /** Data services (`postgres`, `redis`) and other services this one calls. */
+    readonly uses: readonly string[];
+    /** Allow egress to external HTTPS (TCP 443 outside the cluster). */
+    readonly egressHttps: boolean;
+    /** Plain environment, stored in the service's ConfigMap. */
+    readonly env: Readonly<Record<string, string>>;
+    /** Environment variable name -> app secret name (see SECRET_NAMES). */
+    readonly secretEnv: Readonly<Record<string, string>>;
+    /** Paths that get an emptyDir, because the root filesystem is read-only. */
+    readonly writablePaths: readonly string[];
+    readonly runAsUser: number;
+    /** PodDisruptionBudget minAvailable; unset means no PDB. */
+    readonly pdbMinAvailable?: number;
+    /** Prometheus scrape path on `port`; unset means the service exposes no metrics. */
+    readonly metricsPath?: string;
+    readonly command: readonly string[];
+    readonly args: readonly string[];
+}
+
+export interface PostgresSpec {
+    readonly enabled: boolean;
+    readonly image: string;
+    readonly exporterImage: string;
+    readonly database: string;
+    readonly user: string;
+    readonly storageSize: string;
+    /** Empty means the cluster's default StorageClass. */
+    readonly storageClass: string;
+    readonly resources: ResourceSpec;
+    /** postgresql.conf settings, written to the tuning ConfigMap. */
+    readonly settings: Readonly<Record<string, string>>;
+    /** Pulumi `protect` on the StatefulSet, so `pulumi destroy` refuses to delete it. */
+    readonly protect: boolean;
+    readonly runAsUser: number;
+}
+
+export interface RedisSpec {
+    readonly enabled: boolean;
+    readonly image: string;
+    readonly exporterImage: string;
+    readonly storageSize: string;
+    readonly storageClass: string;
+    readonly resources: ResourceSpec;
+    readonly maxmemory: string;
+    readonly maxmemoryPolicy: string;
+    readonly protect: boolean;
+    readonly runAsUser: number;
+}
+
+export interface IngressSpec {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly className: string;
+    readonly clusterIssuer: string;
+    readonly tlsSecretName: string;
+    readonly rateLimitRps: number;
+    /** Proxy read/send timeout, long enough for WebSockets. */
+    readonly proxyTimeoutSeconds: number;
+    readonly proxyBodySize: string;
+    readonly contentSecurityPolicy: string;
+    readonly hstsMaxAgeSeconds: number;
+}
+
+export interface AlertThresholds {
+    readonly errorRateRatio: number;
+    readonly latencyP95Seconds: number;
+    readonly serviceDownMinutes: number;
+    readonly postgresDownMinutes: number;
+    readonly postgresConnectionsRatio: number;
+    readonly redisDownMinutes: number;
+    readonly redisMemoryRatio: number;
+    readonly podNotReadyMinutes: number;
+}
+
+export interface MonitoringSpec {
+    readonly enabled: boolean;
+    readonly scrapeInterval: string;
+    readonly alerts: AlertThresholds;
+    /** Label the Grafana dashboard sidecar watches for. */
+    readonly dashboardLabel: string;
+}
+
+/** Where other cluster pods live, for NetworkPolicy peers. */
+export interface NetworkSpec {
+    readonly ingressControllerNamespace: string;
+    readonly ingressControllerPodLabels: Readonly<Record<string, string>>;
+    readonly monitoringNamespace: string;
+    readonly prometheusPodLabels: Readonly<Record<string, string>>;
+    readonly dnsNamespace: string;
+    readonly dnsPodLabels: Readonly<Record<string, string>>;
+}
+
+export interface QuotaSpec {
+    readonly requestsCpu: string;
+    readonly requestsMemory: string;
+    readonly limitsCpu: string;
+    readonly limitsMemory: string;
+    readonly pods: number;
+    readonly persistentVolumeClaims: number;
+    readonly requestsStorage: string;
+    /** LimitRange defaults for containers that set none. */
+    readonly defaultRequest: { readonly cpu: string; readonly memory: string };
+    readonly defaultLimit: { readonly cpu: string; readonly memory: string };
+}
+
+export interface ClusterSpec {
+    /** Path to a kubeconfig file; empty means the ambient one ($KUBECONFIG or ~/.kube/config). */
+    readonly kubeconfig: string;
+    /** Context in the kubeconfig; empty means its current context. */
+    readonly context: string;
+}
+
+export interface PlatformConfig {
+    readonly stack: string;
+    readonly environment: Environment;
+    readonly appName: string;
+    readonly namespace: string;
+    readonly domain: string;
+    readonly debug: boolean;
+    readonly jwtAlgorithm: "HS256" | "RS256";
+    readonly initImage: string;
+    readonly cluster: ClusterSpec;
+    readonly services: readonly ServiceSpec[];
+    readonly postgres: PostgresSpec;
+    readonly redis: RedisSpec;
+    readonly ingress: IngressSpec;
+    readonly monitoring: MonitoringSpec;
+    readonly network: NetworkSpec;
+    readonly quota: QuotaSpec;
+    readonly secrets: import("./secrets").SecretSettings;
+    readonly addons: import("./addons").AddonsConfig;
+    /** Plain settings shared by every service (e.g. CORS origins), merged under each service's env. */
+    readonly appEnv: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,128 @@
+// Runs the real program (index.ts) under Pulumi mocks with a stack's config and records every
+// registered resource, so tests can look children up by type and name and assert exact inputs.
+
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface Recorded {
+    readonly type: string;
+    readonly name: string;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly inputs: any;
+}
+
+export interface Program {
+    readonly resources: Recorded[];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly exports: Record<string, any>;
+    /** The one resource of `type` named `name`; fails the test when absent or ambiguous. */
+    get(type: string, name: string): Recorded;
+    find(type: string, name: string): Recorded | undefined;
+    all(type: string): Recorded[];
+}
+
+/** Test-only stand-ins for secrets a stack requires (prod requires configured secrets). */
+export const FAKE_SECRETS: Readonly<Record<string, string>> = {
+    postgresPassword: "pg-test-password-0123456789abcdef",
+    redisPassword: "redis-test-password-0123456789abcd",
+    jwtSecret: "jwt-test-secret-0123456789abcdef0123456789abcdef",
+    jwtPrivateKey: "-----BEGIN PRIVATE KEY-----\ntest-private\n-----END PRIVATE KEY-----\n",
+    jwtPublicKey: "-----BEGIN PUBLIC KEY-----\ntest-public\n-----END PUBLIC KEY-----\n",
+    encryptionKey: "enc-test-key-0123456789abcdef0123456789abcdef",
+    grafanaAdminPassword: "grafana-test-password-0123456789",
+    alertWebhookUrl: "https://alerts.example.test/hook-secret-token",
+    azureAdClientId: "azure-client-id-test",
+    azureAdClientSecret: "azure-client-secret-test",
+};
+
+/** Reads `Pulumi.<stack>.yaml` into `key -> value` (without the `platform:` prefix). */
+export function stackConfig(stack: string): Record<string, unknown> {
+    const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v]));
+}
+
+function toConfigString(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Clears the project's own modules from the require cache, so the program runs afresh. */
+function forgetProjectModules(): void {
+    for (const id of Object.keys(require.cache)) {
+        if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.includes(`${path.sep}tests${path.sep}`)) {
+            delete require.cache[id];
+        }
+    }
+}
+
+async function settle(resources: Recorded[]): Promise<void> {
+    // Registrations run on promise chains after construction; wait until none arrive for a while.
+    let stable = 0;
+    let last = -1;
+    while (stable < 5) {
+        await new Promise((r) => setTimeout(r, 10));
+        stable = resources.length === last ? stable + 1 : 0;
+        last = resources.length;
+    }
+}
+
+/**
+ * Runs index.ts with `config` (keys without prefix) and `secrets` (stored as secret config).
+ * Resolves when registration has settled.
+ */
+export async function runProgram(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Program> {
+    const resources: Recorded[] = [];
+    await pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+            return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            throw new Error(`unexpected invoke ${args.token}`);
+        },
+    }, "platform", stack, false);
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        all[`platform:${k}`] = toConfigString(v);
+    }
+    for (const [k, v] of Object.entries(secrets)) {
+        all[`platform:${k}`] = v;
+    }
+    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((k) => `platform:${k}`));
+    forgetProjectModules();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const programExports = require(path.join(ROOT, "index.ts"));
+    await settle(resources);
+    const all2 = (type: string) => resources.filter((r) => r.type === type);
+    const find = (type: string, name: string) => resources.find((r) => r.type === type && r.name === name);
+    return {
+        resources,
+        exports: programExports,
+        all: all2,
+        find,
+        get(type: string, name: string): Recorded {
+            const matches = resources.filter((r) => r.type === type && r.name === name);
+            if (matches.length !== 1) {
+                const names = all2(type).map((r) => r.name).join(", ");
+                throw new Error(`expected one ${type} named ${name}, found ${matches.length} (have: ${names})`);
+            }
+            return matches[0];
+        },
+    };
+}
+
+/** Runs a committed stack, with the fake secrets it requires. */
+export function runCommittedStack(stack: string, secrets: Record<string, string> = FAKE_SECRETS): Promise<Program> {
+    return runProgram(stack, stackConfig(stack), secrets);
+}
+
+/** The value of an Output (or plain value). */
+export function valueOf<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => {
+        resolve(v as T | undefined);
+        return v;
+    }));
+}
