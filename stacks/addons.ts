@@ -100,10 +100,8 @@ function readAddon(r: ObjectReader, def: AddonDefaults, enabledByDefault: boolea
     if (repository && !/^(https?|oci):\/\/\S+$/.test(repository)) {
         r.errors.add(r.key("repository"), repository, "must be an http(s):// or oci:// URL");
     }
-    const version = r.string("version", { default: def.version });
-    if (!isLocalChart(chart) && !version) {
-        r.errors.missing(r.key("version"), "a pinned chart version (unpinned charts upgrade themselves)");
-    }
+    // Always pinned: an empty version means the tested default, never "latest".
+    const version = r.string("version", { default: def.version, pattern: { re: /^v?\d+\.\d+\.\d+([-+][\w.]+)?$/, maxLength: 64, text: "an exact chart version such as 4.13.3 (ranges would let the chart upgrade itself)" } });
     return {
         enabled: r.bool("enabled", enabledByDefault),
         chart,

@@ -91,6 +91,7 @@ const SERVICE_DEFAULT_RESOURCES: ResourceSpec = {
 };
 
 function readService(name: string, r: ObjectReader, env: Environment, secretNames: ReadonlySet<string>): ServiceSpec {
+    const problemsBefore = r.errors.problems.length;
     if (!patterns.dnsLabel.re.test(name) || name.length > 50) {
         r.errors.add(r.path, name, "service names must be DNS labels of at most 50 characters (they name Deployments and Services)");
     }
@@ -141,8 +142,9 @@ function readService(name: string, r: ObjectReader, env: Environment, secretName
             r.errors.add(`${r.key("secretEnv")}.${variable}`, secret, `must name an app secret: ${[...secretNames].join(", ")}`);
         }
     }
+    // Cross-field checks only on fields that were valid, so one mistake is reported once.
     const minReplicas = spec.autoscaling?.minReplicas ?? spec.replicas;
-    if (spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
+    if (r.errors.problems.length === problemsBefore && spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
         r.errors.add(r.key("pdbMinAvailable"), spec.pdbMinAvailable,
             `must be less than the minimum replica count (${minReplicas}), or no pod could ever be evicted and node drains would hang`);
     }
@@ -356,7 +358,9 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
     const errors = new ConfigErrors();
     const r = new ObjectReader("", raw, errors);
     const environment = r.string("environment", { required: `one of ${ENVIRONMENTS.join(", ")}`, oneOf: ENVIRONMENTS }) as Environment;
-    const env: Environment = ENVIRONMENTS.includes(environment) ? environment : "prod";
+    // With no valid environment, read the rest with the most lenient profile so the one real problem
+    // is not buried under follow-on ones.
+    const env: Environment = ENVIRONMENTS.includes(environment) ? environment : "dev";
     const appName = r.string("appName", { default: "app", pattern: patterns.dnsLabel });
     const domain = r.string("domain", { pattern: patterns.hostname });
     const secretNames = new Set<string>(SECRET_KEYS);

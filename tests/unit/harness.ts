@@ -13,6 +13,10 @@ export interface Recorded {
     readonly name: string;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readonly inputs: any;
+    /** Resource options as the program passed them (protect, retainOnDelete, dependsOn...). */
+    readonly opts: pulumi.CustomResourceOptions;
+    /** The resource object itself, for dependency identity checks. */
+    readonly resource?: pulumi.Resource;
 }
 
 export interface Program {
@@ -23,6 +27,8 @@ export interface Program {
     get(type: string, name: string): Recorded;
     find(type: string, name: string): Recorded | undefined;
     all(type: string): Recorded[];
+    /** `<type> <name>` of each resource in `rec`'s dependsOn. */
+    dependsOn(rec: Recorded): string[];
 }
 
 /** Test-only stand-ins for secrets a stack requires (prod requires configured secrets). */
@@ -69,15 +75,21 @@ async function settle(resources: Recorded[]): Promise<void> {
     }
 }
 
+/** Resources recorded by the most recent run, also when it threw. */
+export const lastRun: { resources: Recorded[] } = { resources: [] };
+
 /**
  * Runs index.ts with `config` (keys without prefix) and `secrets` (stored as secret config).
  * Resolves when registration has settled.
  */
 export async function runProgram(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Program> {
     const resources: Recorded[] = [];
+    lastRun.resources = resources;
+    const options = new Map<string, { opts: pulumi.CustomResourceOptions; resource: pulumi.Resource }>();
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
-            resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const seen = options.get(`${args.type}::${args.name}`);
+            resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: seen?.opts ?? {}, resource: seen?.resource });
             return { id: `${args.name}-id`, state: args.inputs };
         },
         call(args: pulumi.runtime.MockCallArgs) {
@@ -93,8 +105,19 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
     }
     pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((k) => `platform:${k}`));
     forgetProjectModules();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const programExports = require(path.join(ROOT, "index.ts"));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    let programExports: Record<string, any> = {};
+    // Inside a root stack, as under the real engine, so a stack transformation can see each
+    // resource's options (protect, retainOnDelete, dependsOn); mock newResource calls do not.
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((t) => {
+            options.set(`${t.type}::${t.name}`, { opts: t.opts, resource: t.resource });
+            return undefined;
+        });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        programExports = require(path.join(ROOT, "index.ts"));
+        return undefined;
+    });
     await settle(resources);
     const all2 = (type: string) => resources.filter((r) => r.type === type);
     const find = (type: string, name: string) => resources.find((r) => r.type === type && r.name === name);
@@ -103,6 +126,13 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
         exports: programExports,
         all: all2,
         find,
+        dependsOn(rec: Recorded): string[] {
+            const deps = ([] as unknown[]).concat(rec.opts.dependsOn ?? []);
+            return deps.map((d) => {
+                const match = resources.find((r) => r.resource === d);
+                return match ? `${match.type} ${match.name}` : "(unrecorded resource)";
+            });
+        },
         get(type: string, name: string): Recorded {
             const matches = resources.filter((r) => r.type === type && r.name === name);
             if (matches.length !== 1) {

@@ -1,0 +1,259 @@
+// Config validation: a table of bad inputs, each failing with a message naming the key, the value and
+// what is allowed; every problem reported at once; and the program refusing before any resource.
+
+import * as assert from "assert/strict";
+import { ConfigValidationError, imageTag, resolveConfig } from "../../stacks/config";
+import { parseQuantity } from "../../stacks/reader";
+import { FAKE_SECRETS, lastRun, runProgram, stackConfig } from "./harness";
+
+type Raw = Record<string, unknown>;
+
+/** A deep copy of a committed stack's config with `edit` applied. */
+function edited(stack: string, edit: (c: Raw) => void): Raw {
+    const c = JSON.parse(JSON.stringify(stackConfig(stack))) as Raw;
+    edit(c);
+    return c;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const svc = (c: Raw, name: string): any => (c.services as Raw)[name];
+
+const ALL_SECRETS = { set: Object.keys(FAKE_SECRETS), plaintext: [] };
+
+function problemsOf(stack: string, raw: Raw, secrets = ALL_SECRETS): readonly string[] {
+    try {
+        resolveConfig(stack, raw, secrets);
+    } catch (e) {
+        assert.ok(e instanceof ConfigValidationError, `expected ConfigValidationError, got ${e}`);
+        return e.problems;
+    }
+    return [];
+}
+
+const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem: string }[] = [
+    {
+        what: "a negative replica count", stack: "staging",
+        edit: (c) => { svc(c, "frontend").replicas = -1; },
+        problem: "services.frontend.replicas: -1 is not allowed: must be an integer >= 0",
+    },
+    {
+        what: "HPA min above max", stack: "prod",
+        edit: (c) => { svc(c, "backend").autoscaling.minReplicas = 25; },
+        problem: "services.backend.autoscaling.minReplicas: 25 is not allowed: must not exceed maxReplicas (20)",
+    },
+    {
+        what: "an unknown top-level key", stack: "dev",
+        edit: (c) => { c.replicas = 3; },
+        problem: "replicas: 3 is not allowed: unknown key; known keys here:",
+    },
+    {
+        what: "an unknown service field", stack: "dev",
+        edit: (c) => { svc(c, "backend").replica = 2; },
+        problem: "services.backend.replica: 2 is not allowed: unknown key; known keys here:",
+    },
+    {
+        what: "an image tagged latest in staging", stack: "staging",
+        edit: (c) => { svc(c, "backend").image = "registry.yourdomain.com/kaizen-studio-backend:latest"; },
+        problem: "services.backend.image: \"registry.yourdomain.com/kaizen-studio-backend:latest\" is not allowed: must be pinned to a version tag or digest in this environment (not 'latest', not untagged)",
+    },
+    {
+        what: "an untagged image in prod", stack: "prod",
+        edit: (c) => { svc(c, "frontend").image = "registry.yourdomain.com:5000/kaizen-studio-web"; },
+        problem: "services.frontend.image: \"registry.yourdomain.com:5000/kaizen-studio-web\" is not allowed: must be pinned",
+    },
+    {
+        what: "an invalid hostname", stack: "dev",
+        edit: (c) => { c.domain = "Dev_Host.example"; },
+        problem: "domain: \"Dev_Host.example\" is not allowed: must be a lower-case DNS hostname such as app.example.com",
+    },
+    {
+        what: "an invalid quantity", stack: "dev",
+        edit: (c) => { svc(c, "backend").resources.limits.memory = "512MB"; },
+        problem: "services.backend.resources.limits.memory: \"512MB\" is not allowed: must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi",
+    },
+    {
+        what: "requests above limits", stack: "dev",
+        edit: (c) => { svc(c, "backend").resources.requests.cpu = "2"; },
+        problem: "services.backend.resources.requests.cpu: \"2\" is not allowed: must not exceed limits.cpu (500m)",
+    },
+    {
+        what: "a missing environment", stack: "dev",
+        edit: (c) => { delete c.environment; },
+        problem: "environment: is required: one of dev, staging, prod",
+    },
+    {
+        what: "an unknown environment", stack: "dev",
+        edit: (c) => { c.environment = "qa"; },
+        problem: "environment: \"qa\" is not allowed: must be one of dev, staging, prod",
+    },
+    {
+        what: "a missing image", stack: "dev",
+        edit: (c) => { delete svc(c, "frontend").image; },
+        problem: "services.frontend.image: is required: an image reference",
+    },
+    {
+        what: "a PDB that would block every eviction", stack: "prod",
+        edit: (c) => { svc(c, "backend").pdbMinAvailable = 3; },
+        problem: "services.backend.pdbMinAvailable: 3 is not allowed: must be less than the minimum replica count (3)",
+    },
+    {
+        what: "a use of a disabled data service", stack: "dev",
+        edit: (c) => { (c.redis as Raw).enabled = false; },
+        problem: "services.backend.uses: \"redis\" is not allowed: needs redis.enabled: true",
+    },
+    {
+        what: "a use of an unknown service", stack: "dev",
+        edit: (c) => { svc(c, "frontend").uses = ["api"]; },
+        problem: "services.frontend.uses: \"api\" is not allowed: must name a data service (postgres, redis) or another service (backend, frontend)",
+    },
+    {
+        what: "two services on one ingress path", stack: "dev",
+        edit: (c) => { svc(c, "frontend").ingressPath = "/api"; },
+        problem: "services.frontend.ingressPath: \"/api\" is not allowed: must be unique; 'backend' already routes it",
+    },
+    {
+        what: "a port out of range", stack: "dev",
+        edit: (c) => { svc(c, "backend").port = 70000; },
+        problem: "services.backend.port: 70000 is not allowed: must be an integer from 1 to 65535",
+    },
+    {
+        what: "a secretEnv naming no app secret", stack: "dev",
+        edit: (c) => { svc(c, "backend").secretEnv.API_TOKEN = "apiToken"; },
+        problem: "services.backend.secretEnv.API_TOKEN: \"apiToken\" is not allowed: must name an app secret:",
+    },
+    {
+        what: "an alert ratio above 1", stack: "dev",
+        edit: (c) => { (c.monitoring as Raw).alerts = { errorRateRatio: 5 }; },
+        problem: "monitoring.alerts.errorRateRatio: 5 is not allowed: must be a ratio greater than 0 and at most 1",
+    },
+    {
+        what: "insecure kubelet TLS in prod", stack: "prod",
+        edit: (c) => { (c.addons as Raw).metricsServer = { enabled: true, kubeletInsecureTls: true }; },
+        problem: "addons.metricsServer.kubeletInsecureTls: true is not allowed: must be false in prod",
+    },
+    {
+        what: "a null alert receiver in prod", stack: "prod",
+        edit: (c) => { (c.addons as Raw).kubePrometheusStack = { enabled: true, routeAlerts: false }; },
+        problem: "addons.kubePrometheusStack.routeAlerts: false is not allowed: must be true in prod",
+    },
+    {
+        what: "a chart version range", stack: "dev",
+        edit: (c) => { (c.addons as Raw).ingressNginx = { enabled: true, version: "^4.0.0" }; },
+        problem: "addons.ingressNginx.version: \"^4.0.0\" is not allowed: must be an exact chart version such as 4.13.3",
+    },
+    {
+        what: "a chart repository that is not a URL", stack: "dev",
+        edit: (c) => { (c.addons as Raw).certManager = { enabled: true, acmeEmail: "a@b.io", repository: "charts.internal" }; },
+        problem: "addons.certManager.repository: \"charts.internal\" is not allowed: must be an http(s):// or oci:// URL",
+    },
+    {
+        what: "cert-manager issuers without an ACME email", stack: "dev",
+        edit: (c) => { (c.addons as Raw).certManager = { enabled: true }; },
+        problem: "addons.certManager.acmeEmail: is required: an ACME account email",
+    },
+    {
+        what: "a namespace that is not a DNS label", stack: "dev",
+        edit: (c) => { c.namespace = "Kaizen"; },
+        problem: "namespace: \"Kaizen\" is not allowed: must be a DNS label",
+    },
+];
+
+describe("config validation", () => {
+    for (const bad of BAD_INPUTS) {
+        it(`rejects ${bad.what}`, () => {
+            const problems = problemsOf(bad.stack, edited(bad.stack, bad.edit));
+            assert.ok(problems.some((p) => p.startsWith(bad.problem)), `no problem starting with:\n  ${bad.problem}\ngot:\n  ${problems.join("\n  ")}`);
+            assert.equal(problems.length, 1, `exactly one problem expected, got:\n  ${problems.join("\n  ")}`);
+        });
+    }
+
+    it("accepts every committed stack", () => {
+        for (const stack of ["dev", "staging", "prod"]) {
+            assert.deepEqual(problemsOf(stack, stackConfig(stack)), [], stack);
+        }
+    });
+
+    it("lists every problem at once, in one error naming the stack", () => {
+        const raw = edited("prod", (c) => {
+            svc(c, "frontend").replicas = -1;
+            svc(c, "backend").image = "registry.yourdomain.com/kaizen-studio-backend:latest";
+            c.domain = "not a host";
+        });
+        try {
+            resolveConfig("prod", raw, ALL_SECRETS);
+            assert.fail("expected an error");
+        } catch (e) {
+            assert.ok(e instanceof ConfigValidationError);
+            assert.equal(e.problems.length, 3);
+            assert.match(e.message, /^Stack 'prod' has 3 config problems \(keys are under 'platform:'\):\n {2}- /);
+        }
+    });
+
+    it("requires configured secrets in prod and names the command that sets them", () => {
+        const problems = problemsOf("prod", stackConfig("prod"), { set: [], plaintext: [] });
+        for (const key of ["postgresPassword", "redisPassword", "jwtPrivateKey", "jwtPublicKey", "encryptionKey", "grafanaAdminPassword"]) {
+            assert.ok(problems.includes(`${key}: is required (${key.startsWith("jwt") ? "the program cannot generate RSA keys" : "this stack has secrets.requireConfigured: true"}): run 'npm run secrets -- init --stack prod'`), `${key}:\n${problems.join("\n")}`);
+        }
+        assert.ok(problems.some((p) => p.startsWith("alertWebhookUrl: is required: Alertmanager webhook receiver URL")));
+        assert.equal(problems.some((p) => p.startsWith("jwtSecret")), false, "prod uses RS256: no HS256 secret needed");
+        assert.equal(problems.some((p) => p.startsWith("azureAd")), false, "SSO is off");
+    });
+
+    it("lets dev fall back to generated secrets", () => {
+        assert.deepEqual(problemsOf("dev", stackConfig("dev"), { set: [], plaintext: [] }), []);
+    });
+
+    it("requires the SSO secrets only when SSO is on", () => {
+        const raw = edited("dev", (c) => { c.secrets = { azureAdSso: true }; });
+        const problems = problemsOf("dev", raw, { set: [], plaintext: [] });
+        assert.deepEqual(problems.map((p) => p.split(":")[0]), ["azureAdClientId", "azureAdClientSecret"]);
+    });
+
+    it("refuses a secret stored in plain text without echoing it", () => {
+        const problems = problemsOf("dev", stackConfig("dev"), { set: ["redisPassword"], plaintext: ["redisPassword"] });
+        assert.deepEqual(problems, ["redisPassword: is stored in plain text: secrets must be set with 'pulumi config set --secret redisPassword <value>' (or 'npm run secrets')"]);
+    });
+
+    it("applies per-environment defaults and derives the namespace", () => {
+        const dev = resolveConfig("dev", stackConfig("dev"), ALL_SECRETS);
+        const prod = resolveConfig("prod", stackConfig("prod"), ALL_SECRETS);
+        assert.equal(dev.namespace, "kaizen-studio-dev");
+        assert.equal(prod.namespace, "kaizen-studio");
+        assert.equal(dev.postgres.storageSize, "50Gi");
+        assert.equal(prod.postgres.storageSize, "100Gi");
+        assert.equal(dev.postgres.image, "postgres:15-alpine");
+        assert.deepEqual(prod.postgres.resources, { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } });
+        assert.deepEqual(prod.redis.resources, { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
+        assert.equal(prod.postgres.protect, true);
+        assert.equal(dev.postgres.protect, false);
+        assert.equal(prod.secrets.requireConfigured, true);
+        assert.equal(dev.secrets.requireConfigured, false);
+        assert.equal(prod.addons.ingressNginx.replicas, 2);
+        assert.equal(dev.addons.ingressNginx.replicas, 1);
+        assert.equal(prod.ingress.rateLimitRps, 100);
+    });
+
+    it("allows latest in dev, where images are not required to be pinned", () => {
+        const raw = edited("dev", (c) => { svc(c, "backend").image = "registry.yourdomain.com/kaizen-studio-backend:latest"; });
+        assert.deepEqual(problemsOf("dev", raw), []);
+    });
+
+    it("parses image tags and quantities", () => {
+        assert.deepEqual(imageTag("registry:5000/app"), { tag: undefined, digest: undefined });
+        assert.deepEqual(imageTag("registry:5000/app:v1"), { tag: "v1", digest: undefined });
+        assert.equal(imageTag(`app@sha256:${"a".repeat(64)}`).digest, `sha256:${"a".repeat(64)}`);
+        assert.equal(parseQuantity("500m"), 0.5);
+        assert.equal(parseQuantity("2Gi"), 2 * 2 ** 30);
+        assert.equal(parseQuantity("1e3"), 1000);
+        assert.equal(parseQuantity("512MB"), undefined);
+    });
+
+    it("fails the program before any resource is registered", async () => {
+        const raw = edited("dev", (c) => { svc(c, "backend").replicas = -2; });
+        await assert.rejects(runProgram("dev", raw), (e: Error) => {
+            assert.match(e.message, /services\.backend\.replicas: -2 is not allowed/);
+            return true;
+        });
+        assert.deepEqual(lastRun.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type), []);
+    });
+});
