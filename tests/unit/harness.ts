@@ -156,3 +156,15 @@ export function valueOf<T>(output: pulumi.Input<T> | undefined): Promise<T | und
         return v;
     }));
 }
+
+/** The signature key Pulumi uses to mark a serialized secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Unwraps a value recorded by the mocks: `{ secret: true }` when it was registered as a secret. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function unwrap(value: any): { secret: boolean; value: any } {
+    if (value && typeof value === "object" && SECRET_SIG in value) {
+        return { secret: true, value: value.value };
+    }
+    return { secret: false, value };
+}

@@ -1,0 +1,406 @@
+// Each application component, through the prod stack (the fullest) and focused configs: security
+// contexts, probes, volumes, the NetworkPolicy graph, ingress, data services and monitoring objects.
+
+import * as assert from "assert/strict";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+
+const T = {
+    deployment: "kubernetes:apps/v1:Deployment",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
+    service: "kubernetes:core/v1:Service",
+    configMap: "kubernetes:core/v1:ConfigMap",
+    secret: "kubernetes:core/v1:Secret",
+    serviceAccount: "kubernetes:core/v1:ServiceAccount",
+    netpol: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+    quota: "kubernetes:core/v1:ResourceQuota",
+    limitRange: "kubernetes:core/v1:LimitRange",
+    serviceMonitor: "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+    prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+};
+
+const RESTRICTED_CONTAINER = {
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+function podSpec(r: Recorded) {
+    return r.inputs.spec.template.spec;
+}
+
+function sel(component: string) {
+    return { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": component };
+}
+
+function fromNamespace(ns: string, labels: Record<string, string>) {
+    return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } }, podSelector: { matchLabels: labels } };
+}
+
+const INGRESS_CONTROLLER = fromNamespace("ingress-nginx", { "app.kubernetes.io/name": "ingress-nginx" });
+const PROMETHEUS = fromNamespace("monitoring", { "app.kubernetes.io/name": "prometheus" });
+
+describe("components (prod stack)", () => {
+    let p: Program;
+    before(async () => {
+        p = await runCommittedStack("prod");
+    });
+
+    describe("NamespaceGuardrails", () => {
+        it("labels the namespace for Pod Security restricted (enforce, audit, warn)", () => {
+            const labels = p.get("kubernetes:core/v1:Namespace", "kaizen-studio").inputs.metadata.labels;
+            assert.equal(labels["pod-security.kubernetes.io/enforce"], "restricted");
+            assert.equal(labels["pod-security.kubernetes.io/enforce-version"], "latest");
+            assert.equal(labels["pod-security.kubernetes.io/audit"], "restricted");
+            assert.equal(labels["pod-security.kubernetes.io/warn"], "restricted");
+            assert.equal(labels["app.kubernetes.io/name"], "kaizen-studio");
+            assert.equal(labels["app.kubernetes.io/managed-by"], "pulumi");
+        });
+
+        it("sets a quota and container defaults", () => {
+            assert.deepEqual(p.get(T.quota, "kaizen-studio-quota").inputs.spec.hard, {
+                "requests.cpu": "32", "requests.memory": "64Gi", "limits.cpu": "64", "limits.memory": "128Gi",
+                pods: "80", persistentvolumeclaims: "10", "requests.storage": "500Gi",
+            });
+            assert.deepEqual(p.get(T.limitRange, "kaizen-studio-limits").inputs.spec.limits, [{
+                type: "Container", defaultRequest: { cpu: "50m", memory: "64Mi" }, default: { cpu: "500m", memory: "512Mi" },
+            }]);
+        });
+
+        it("denies all traffic by default and allows only DNS egress", () => {
+            assert.deepEqual(p.get(T.netpol, "kaizen-studio-default-deny").inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            assert.deepEqual(p.get(T.netpol, "kaizen-studio-allow-dns").inputs.spec, {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [{
+                    to: [fromNamespace("kube-system", { "k8s-app": "kube-dns" })],
+                    ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+                }],
+            });
+        });
+
+        it("makes every workload wait for the guard-rails", () => {
+            for (const [type, name] of [["WebService", "backend"], ["WebService", "frontend"], ["Postgres", "postgres"], ["Redis", "redis"]]) {
+                assert.deepEqual(p.dependsOn(p.get(`platform:app:${type}`, name)), ["platform:app:NamespaceGuardrails kaizen-studio"], name);
+            }
+        });
+    });
+
+    describe("WebService", () => {
+        it("runs every container of every pod with the restricted security context", () => {
+            for (const r of [...p.all(T.deployment), ...p.all(T.statefulSet)]) {
+                const spec = podSpec(r);
+                assert.equal(spec.securityContext.runAsNonRoot, true, r.name);
+                assert.deepEqual(spec.securityContext.seccompProfile, { type: "RuntimeDefault" }, r.name);
+                assert.equal(spec.automountServiceAccountToken, false, r.name);
+                for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+                    assert.deepEqual(c.securityContext, RESTRICTED_CONTAINER, `${r.name}/${c.name}`);
+                    assert.ok(c.resources.requests.cpu && c.resources.limits.memory, `${r.name}/${c.name} resources`);
+                    assert.doesNotMatch(c.image, /:latest$/, `${r.name}/${c.name} image`);
+                }
+            }
+        });
+
+        it("gives the backend probes on /health, requests/limits, and a pinned image", () => {
+            const c = podSpec(p.get(T.deployment, "backend")).containers[0];
+            assert.equal(c.image, "registry.yourdomain.com/kaizen-studio-backend:v1.0.0");
+            assert.deepEqual(c.ports, [{ name: "http", containerPort: 8000, protocol: "TCP" }]);
+            assert.deepEqual(c.livenessProbe, { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
+            assert.deepEqual(c.readinessProbe, { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 });
+            assert.deepEqual(c.startupProbe, { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 30 });
+            assert.deepEqual(c.resources, { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "2Gi" } });
+        });
+
+        it("makes the backend wait for PostgreSQL and Redis in init containers", () => {
+            const init = podSpec(p.get(T.deployment, "backend")).initContainers;
+            assert.deepEqual(init.map((c: { name: string }) => c.name), ["wait-for-postgres", "wait-for-redis"]);
+            assert.deepEqual(init[0].command, ["sh", "-c", "until nc -z -w 2 postgres 5432; do echo \"waiting for postgres:5432\"; sleep 2; done"]);
+            assert.equal(init[1].command[2].startsWith("until nc -z -w 2 redis 6379;"), true);
+            assert.equal(init[0].image, "busybox:1.36.1");
+            assert.deepEqual(podSpec(p.get(T.deployment, "frontend")).initContainers, []);
+        });
+
+        it("mounts emptyDirs where nginx writes, under a read-only root", () => {
+            const spec = podSpec(p.get(T.deployment, "frontend"));
+            assert.deepEqual(spec.volumes, [
+                { name: "var-cache-nginx", emptyDir: {} }, { name: "var-run", emptyDir: {} }, { name: "tmp", emptyDir: {} },
+            ]);
+            assert.deepEqual(spec.containers[0].volumeMounts, [
+                { name: "var-cache-nginx", mountPath: "/var/cache/nginx" }, { name: "var-run", mountPath: "/var/run" }, { name: "tmp", mountPath: "/tmp" },
+            ]);
+            assert.equal(spec.securityContext.runAsUser, 101);
+        });
+
+        it("spreads pods and rolls out with zero unavailable", () => {
+            const d = p.get(T.deployment, "backend").inputs.spec;
+            assert.deepEqual(d.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+            const spec = d.template.spec;
+            assert.deepEqual(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution, [{
+                weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: sel("backend") } },
+            }]);
+            assert.deepEqual(spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey), ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+        });
+
+        it("takes config from a ConfigMap and secrets from a Secret, with checksums that roll the pods", () => {
+            const d = p.get(T.deployment, "backend").inputs.spec.template;
+            assert.deepEqual(d.spec.containers[0].envFrom, [{ configMapRef: { name: "backend-config" } }, { secretRef: { name: "backend-secrets" } }]);
+            assert.match(d.metadata.annotations["checksum/config"], /^[0-9a-f]{64}$/);
+            assert.match(d.metadata.annotations["checksum/secret"], /^[0-9a-f]{64}$/);
+            const data = unwrap(p.get(T.secret, "backend-secrets").inputs.stringData);
+            assert.equal(data.secret, true, "Secret data is registered as a secret");
+            assert.deepEqual(Object.keys(data.value).sort(), ["DATABASE_URL", "ENCRYPTION_KEY", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "REDIS_URL"]);
+            assert.deepEqual(p.get(T.deployment, "frontend").inputs.spec.template.spec.containers[0].envFrom, [{ configMapRef: { name: "frontend-config" } }]);
+            assert.equal(p.find(T.secret, "frontend-secrets"), undefined, "a service without secrets gets no Secret");
+        });
+
+        it("uses a ServiceAccount without token automount and ClusterIP Services on 8000 and 80", () => {
+            assert.equal(p.get(T.serviceAccount, "backend").inputs.automountServiceAccountToken, false);
+            assert.equal(podSpec(p.get(T.deployment, "backend")).serviceAccountName, "backend");
+            assert.deepEqual(p.get(T.service, "backend").inputs.spec, {
+                type: "ClusterIP", selector: sel("backend"), ports: [{ name: "http", port: 8000, targetPort: "http", protocol: "TCP" }],
+            });
+            assert.deepEqual(p.get(T.service, "frontend").inputs.spec.ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+        });
+    });
+
+    describe("NetworkPolicy graph", () => {
+        const policy = (name: string) => p.get(T.netpol, name).inputs.spec;
+
+        it("admits the frontend only from the ingress controller, and lets it call nothing", () => {
+            assert.deepEqual(policy("frontend"), {
+                podSelector: { matchLabels: sel("frontend") },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{ from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 8080 }] }],
+                egress: [],
+            });
+        });
+
+        it("admits the backend from the ingress controller and Prometheus; egress to PostgreSQL, Redis and external HTTPS only", () => {
+            assert.deepEqual(policy("backend"), {
+                podSelector: { matchLabels: sel("backend") },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [
+                    { from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 8000 }] },
+                    { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 8000 }] },
+                ],
+                egress: [
+                    { to: [{ podSelector: { matchLabels: sel("postgres") } }], ports: [{ protocol: "TCP", port: 5432 }] },
+                    { to: [{ podSelector: { matchLabels: sel("redis") } }], ports: [{ protocol: "TCP", port: 6379 }] },
+                    { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }], ports: [{ protocol: "TCP", port: 443 }] },
+                ],
+            });
+        });
+
+        it("admits PostgreSQL only from the backend and its exporter only from Prometheus", () => {
+            assert.deepEqual(policy("postgres").ingress, [
+                { from: [{ podSelector: { matchLabels: sel("backend") } }], ports: [{ protocol: "TCP", port: 5432 }] },
+                { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9187 }] },
+            ]);
+            assert.deepEqual(policy("postgres").egress, []);
+        });
+
+        it("admits Redis only from the backend and its exporter only from Prometheus", () => {
+            assert.deepEqual(policy("redis").ingress, [
+                { from: [{ podSelector: { matchLabels: sel("backend") } }], ports: [{ protocol: "TCP", port: 6379 }] },
+                { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9121 }] },
+            ]);
+            assert.deepEqual(policy("redis").egress, []);
+        });
+    });
+
+    describe("Postgres", () => {
+        it("runs postgres 15 alpine with pg_isready probes, tuning config and an exporter on 9187", () => {
+            const sts = p.get(T.statefulSet, "postgres").inputs.spec;
+            assert.equal(sts.serviceName, "postgres-headless");
+            assert.equal(sts.replicas, 1);
+            const [pg, exporter] = sts.template.spec.containers;
+            assert.equal(pg.image, "postgres:15-alpine");
+            assert.deepEqual(pg.args, ["-c", "config_file=/etc/postgresql/postgresql.conf"]);
+            const isReady = ["sh", "-c", "pg_isready -h 127.0.0.1 -p 5432 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\""];
+            assert.deepEqual(pg.readinessProbe.exec.command, isReady);
+            assert.deepEqual(pg.livenessProbe.exec.command, isReady);
+            assert.deepEqual(pg.startupProbe.exec.command, isReady);
+            assert.deepEqual(pg.resources, { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } });
+            assert.equal(sts.template.spec.securityContext.runAsUser, 70);
+            assert.equal(exporter.name, "postgres-exporter");
+            assert.deepEqual(exporter.ports, [{ name: "metrics", containerPort: 9187, protocol: "TCP" }]);
+            const conf = p.get(T.configMap, "postgres-config").inputs.data["postgresql.conf"];
+            assert.match(conf, /^listen_addresses = '\*'$/m);
+            assert.match(conf, /^max_connections = 200$/m);
+            assert.match(conf, /^shared_buffers = 1GB$/m);
+        });
+
+        it("has headless and ClusterIP Services on 5432", () => {
+            assert.equal(p.get(T.service, "postgres-headless").inputs.spec.clusterIP, "None");
+            assert.equal(p.get(T.service, "postgres").inputs.spec.type, "ClusterIP");
+            assert.deepEqual(p.get(T.service, "postgres").inputs.spec.ports[0], { name: "postgres", port: 5432, targetPort: "postgres", protocol: "TCP" });
+        });
+
+        it("keeps credentials in a Secret referenced by key, never inline", () => {
+            const env = podSpec(p.get(T.statefulSet, "postgres")).containers[0].env;
+            assert.deepEqual(env.find((e: { name: string }) => e.name === "POSTGRES_PASSWORD"), {
+                name: "POSTGRES_PASSWORD", valueFrom: { secretKeyRef: { name: "postgres-credentials", key: "POSTGRES_PASSWORD" } },
+            });
+            const data = unwrap(p.get(T.secret, "postgres-credentials").inputs.stringData);
+            assert.equal(data.secret, true);
+            assert.deepEqual(data.value, { POSTGRES_USER: "kaizen_user", POSTGRES_DB: "kaizen_studio", POSTGRES_PASSWORD: FAKE_SECRETS.postgresPassword });
+        });
+    });
+
+    describe("Redis", () => {
+        it("runs with password auth, AOF, maxmemory allkeys-lru, and the seed's resources", () => {
+            const d = p.get(T.deployment, "redis").inputs.spec;
+            assert.deepEqual(d.strategy, { type: "Recreate" });
+            assert.equal(d.replicas, 1);
+            const c = d.template.spec.containers[0];
+            assert.deepEqual(c.args, [
+                "--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data",
+                "--maxmemory", "768mb", "--maxmemory-policy", "allkeys-lru", "--requirepass", "$(REDIS_PASSWORD)",
+            ]);
+            assert.deepEqual(c.resources, { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
+            assert.deepEqual(d.template.spec.volumes, [{ name: "data", persistentVolumeClaim: { claimName: "redis-data" } }]);
+            assert.equal(p.get("kubernetes:core/v1:PersistentVolumeClaim", "redis-data").inputs.spec.resources.requests.storage, "10Gi");
+        });
+    });
+
+    describe("AppIngress", () => {
+        it("routes /api to the backend and / to the frontend over TLS with class nginx", () => {
+            const spec = p.get(T.ingress, "kaizen-studio").inputs.spec;
+            assert.equal(spec.ingressClassName, "nginx");
+            assert.deepEqual(spec.rules[0].http.paths, [
+                { path: "/api", pathType: "Prefix", backend: { service: { name: "backend", port: { number: 8000 } } } },
+                { path: "/", pathType: "Prefix", backend: { service: { name: "frontend", port: { number: 80 } } } },
+            ]);
+        });
+
+        it("annotates TLS issuer, redirects, rate limit, WebSocket timeouts and custom headers, and no snippets", () => {
+            const a = p.get(T.ingress, "kaizen-studio").inputs.metadata.annotations;
+            assert.deepEqual(a, {
+                "cert-manager.io/cluster-issuer": "letsencrypt-prod",
+                "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+                "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                "nginx.ingress.kubernetes.io/limit-rps": "100",
+                "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-body-size": "10m",
+                "nginx.ingress.kubernetes.io/custom-headers": "kaizen-studio/kaizen-studio-security-headers",
+            });
+            assert.equal(Object.keys(a).some((k) => k.includes("snippet")), false);
+        });
+
+        it("sets the security headers; HSTS comes from the controller this stack installs", () => {
+            assert.deepEqual(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data, {
+                "X-Frame-Options": "DENY",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "strict-origin-when-cross-origin",
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' wss:; frame-ancestors 'none'",
+            });
+        });
+    });
+
+    describe("Monitoring", () => {
+        it("scrapes the backend and both exporters", () => {
+            const monitors = p.all(T.serviceMonitor).map((r) => [r.inputs.metadata.name, r.inputs.spec.selector.matchLabels, r.inputs.spec.endpoints]);
+            assert.deepEqual(monitors, [
+                ["backend", sel("backend"), [{ port: "http", path: "/metrics", interval: "30s" }]],
+                ["postgres", sel("postgres"), [{ port: "metrics", path: "/metrics", interval: "30s" }]],
+                ["redis", sel("redis"), [{ port: "metrics", path: "/metrics", interval: "30s" }]],
+            ]);
+        });
+
+        it("alerts with the nine alerts of the reference system at its thresholds", () => {
+            const rules = p.get(T.prometheusRule, "kaizen-studio-monitoring-alerts").inputs.spec.groups[0].rules;
+            const summary = rules.map((r: { alert: string; expr: string; for: string }) => [r.alert, r.for]);
+            assert.deepEqual(summary, [
+                ["BackendHighErrorRate", "5m"], ["BackendHighLatency", "10m"], ["BackendDown", "2m"],
+                ["PostgresDown", "1m"], ["PostgresHighConnections", "5m"],
+                ["RedisDown", "1m"], ["RedisHighMemory", "5m"],
+                ["PodCrashLooping", "5m"], ["PodNotReady", "5m"],
+            ]);
+            const expr = (name: string) => rules.find((r: { alert: string }) => r.alert === name).expr as string;
+            assert.match(expr("BackendHighErrorRate"), /> 0\.05$/);
+            assert.match(expr("BackendHighLatency"), /^histogram_quantile\(0\.95, .*\) > 1$/);
+            assert.match(expr("PostgresHighConnections"), /> 0\.8$/);
+            assert.match(expr("RedisHighMemory"), /> 0\.9$/);
+            assert.match(expr("PodNotReady"), /namespace="kaizen-studio"/);
+        });
+
+        it("creates the custom resources only after the release that installs their CRDs", () => {
+            for (const r of [...p.all(T.serviceMonitor), ...p.all(T.prometheusRule)]) {
+                assert.deepEqual(p.dependsOn(r), ["kubernetes:helm.sh/v3:Release addons-kube-prometheus-stack"], r.name);
+            }
+        });
+
+        it("ships a Grafana dashboard ConfigMap for the sidecar", () => {
+            const cm = p.get(T.configMap, "kaizen-studio-monitoring-dashboard").inputs;
+            assert.equal(cm.metadata.labels.grafana_dashboard, "1");
+            const dash = JSON.parse(cm.data["kaizen-studio.json"]);
+            assert.equal(dash.title, "kaizen-studio (kaizen-studio)");
+            assert.equal(dash.panels.length, 6);
+        });
+    });
+});
+
+describe("components (other shapes by config alone)", () => {
+    it("runs without PostgreSQL, Redis, monitoring or ingress", async () => {
+        const c = stackConfig("dev");
+        c.postgres = { enabled: false };
+        c.redis = { enabled: false };
+        c.monitoring = { enabled: false };
+        c.ingress = { enabled: false };
+        c.addons = {};
+        c.services = { api: { image: "example/api:1.0.0", port: 3000 } };
+        const p = await runProgram("dev", c);
+        assert.equal(p.find(T.statefulSet, "postgres"), undefined);
+        assert.equal(p.find(T.deployment, "redis"), undefined);
+        assert.equal(p.all(T.serviceMonitor).length, 0);
+        assert.equal(p.all(T.ingress).length, 0);
+        assert.equal(p.all("kubernetes:helm.sh/v3:Release").length, 0);
+        const d = p.get(T.deployment, "api").inputs.spec;
+        assert.equal(d.replicas, 1);
+        assert.deepEqual(p.get(T.netpol, "api").inputs.spec.ingress, []);
+        assert.equal(p.exports.postgresHost, undefined);
+        assert.equal(p.exports.databaseUrl, undefined);
+    });
+
+    it("expresses a web + api + PostGIS system with path routing and service-to-service calls", async () => {
+        const c = stackConfig("staging");
+        c.appName = "disney-ai-plus";
+        c.redis = { enabled: false };
+        c.postgres = { enabled: true, image: "postgis/postgis:15-3.4-alpine", database: "app", user: "app" };
+        c.services = {
+            web: { image: "example/web:2.1.0", port: 3000, ingressPath: "/", uses: ["api"], replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 10 } },
+            api: { image: "example/api:2.1.0", port: 4000, ingressPath: "/api", uses: ["postgres"], metricsPath: "/metrics", replicas: 2 },
+        };
+        const p = await runProgram("staging", c, { encryptionKey: "k", postgresPassword: "p", jwtSecret: "j", grafanaAdminPassword: "g" });
+        assert.equal(podSpec(p.get(T.statefulSet, "postgres")).containers[0].image, "postgis/postgis:15-3.4-alpine");
+        const sel2 = (n: string) => ({ "app.kubernetes.io/name": "disney-ai-plus", "app.kubernetes.io/component": n });
+        assert.deepEqual(p.get(T.netpol, "api").inputs.spec.ingress, [
+            { from: [{ podSelector: { matchLabels: sel2("web") } }], ports: [{ protocol: "TCP", port: 4000 }] },
+            { from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 4000 }] },
+            { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 4000 }] },
+        ]);
+        assert.deepEqual(p.get(T.netpol, "web").inputs.spec.egress, [
+            { to: [{ podSelector: { matchLabels: sel2("api") } }], ports: [{ protocol: "TCP", port: 4000 }] },
+        ]);
+        assert.equal(p.get(T.configMap, "web-config").inputs.data.API_URL, "http://api.disney-ai-plus-staging.svc.cluster.local:4000");
+        assert.deepEqual(podSpec(p.get(T.deployment, "web")).initContainers.map((i: { name: string }) => i.name), ["wait-for-api"]);
+        const rules = p.get(T.prometheusRule, "disney-ai-plus-monitoring-alerts").inputs.spec.groups[0].rules.map((r: { alert: string }) => r.alert);
+        assert.deepEqual(rules, ["ApiHighErrorRate", "ApiHighLatency", "ApiDown", "PostgresDown", "PostgresHighConnections", "PodCrashLooping", "PodNotReady"]);
+        assert.equal("replicas" in p.get(T.deployment, "web").inputs.spec, false);
+        assert.equal(p.get(T.deployment, "api").inputs.spec.replicas, 2);
+    });
+
+    it("sends HSTS from the Ingress when the cluster's controller is not managed here", async () => {
+        const c = stackConfig("dev");
+        c.addons = {};
+        const p = await runProgram("dev", c);
+        assert.equal(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data["Strict-Transport-Security"], "max-age=31536000; includeSubDomains");
+        assert.deepEqual(p.dependsOn(p.get(T.ingress, "kaizen-studio")), ["kubernetes:core/v1:ConfigMap kaizen-studio-security-headers"]);
+    });
+});
