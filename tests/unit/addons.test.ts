@@ -1,0 +1,161 @@
+// Cluster add-ons: each Release's chart, version, namespace, name and the values that carry the
+// production defaults; switches; chart sources for air-gapped clusters; ordering edges.
+
+import * as assert from "assert/strict";
+import { mergeValues } from "../../components/addons";
+import { FAKE_SECRETS, Program, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+describe("cluster add-ons", () => {
+    let prod: Program;
+    let dev: Program;
+    before(async () => {
+        prod = await runCommittedStack("prod");
+        dev = await runCommittedStack("dev");
+    });
+
+    const release = (p: Program, name: string) => p.get(RELEASE, `addons-${name}`).inputs;
+
+    it("installs the four charts, pinned, with explicit names and namespaces", () => {
+        const rows = prod.all(RELEASE).map((r) => [r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace, r.inputs.repositoryOpts?.repo])
+            .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+        assert.deepEqual(rows, [
+            ["cert-manager", "cert-manager", "v1.18.2", "cert-manager", "https://charts.jetstack.io"],
+            ["ingress-nginx", "ingress-nginx", "4.13.3", "ingress-nginx", "https://kubernetes.github.io/ingress-nginx"],
+            ["kube-prometheus-stack", "kube-prometheus-stack", "77.5.0", "monitoring", "https://prometheus-community.github.io/helm-charts"],
+            ["metrics-server", "metrics-server", "3.13.0", "kube-system", "https://kubernetes-sigs.github.io/metrics-server/"],
+        ]);
+    });
+
+    it("makes every release atomic, cleaned up on failure, waiting for hook Jobs, with a timeout", () => {
+        for (const r of prod.all(RELEASE)) {
+            assert.equal(r.inputs.atomic, true, r.name);
+            assert.equal(r.inputs.cleanupOnFail, true, r.name);
+            assert.equal(r.inputs.waitForJobs, true, r.name);
+            assert.ok(r.inputs.timeout >= 300, r.name);
+            assert.equal(r.inputs.skipAwait, undefined, r.name);
+        }
+        assert.equal(release(prod, "kube-prometheus-stack").timeout, 900);
+    });
+
+    it("configures ingress-nginx for TLS 1.2/1.3, HSTS, headers without snippets, and metrics", () => {
+        const c = release(prod, "ingress-nginx").values.controller;
+        assert.equal(c.config["ssl-protocols"], "TLSv1.2 TLSv1.3");
+        assert.equal(c.config.hsts, "true");
+        assert.equal(c.config["hsts-max-age"], "31536000");
+        assert.equal(c.config["allow-snippet-annotations"], "false");
+        assert.deepEqual(c.addHeaders, { "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin" });
+        assert.deepEqual(c.metrics, { enabled: true, serviceMonitor: { enabled: true } });
+        assert.equal(c.ingressClassResource.name, "nginx");
+        assert.equal(c.replicaCount, 2);
+        assert.equal(release(dev, "ingress-nginx").values.controller.replicaCount, 1);
+    });
+
+    it("has cert-manager manage its CRDs and keep them on uninstall", () => {
+        assert.deepEqual(release(prod, "cert-manager").values.crds, { enabled: true, keep: true });
+        assert.equal("installCRDs" in release(prod, "cert-manager").values, false);
+    });
+
+    it("creates Let's Encrypt production and staging ClusterIssuers after cert-manager", () => {
+        for (const [name, server] of [
+            ["letsencrypt-prod", "https://acme-v02.api.letsencrypt.org/directory"],
+            ["letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"],
+        ]) {
+            const issuer = prod.get("kubernetes:cert-manager.io/v1:ClusterIssuer", `addons-${name}`);
+            assert.deepEqual(issuer.inputs.spec.acme, {
+                server, email: "platform-team@yourdomain.com", privateKeySecretRef: { name: `${name}-account-key` },
+                solvers: [{ http01: { ingress: { ingressClassName: "nginx" } } }],
+            });
+            assert.deepEqual(prod.dependsOn(issuer), ["kubernetes:helm.sh/v3:Release addons-cert-manager"]);
+        }
+    });
+
+    it("passes --kubelet-insecure-tls to metrics-server only where the stack asks", () => {
+        assert.deepEqual(release(dev, "metrics-server").values.args, ["--kubelet-insecure-tls"]);
+        assert.deepEqual(release(prod, "metrics-server").values.args, []);
+    });
+
+    it("has kube-prometheus-stack select all monitors and rules, persist data, and route alerts in prod", () => {
+        const v = release(prod, "kube-prometheus-stack").values;
+        const ps = v.prometheus.prometheusSpec;
+        for (const k of ["serviceMonitor", "podMonitor", "rule", "probe"]) {
+            assert.equal(ps[`${k}SelectorNilUsesHelmValues`], false, k);
+        }
+        assert.equal(ps.retention, "30d");
+        assert.equal(ps.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "100Gi");
+        assert.deepEqual(v.grafana.admin, { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+        assert.deepEqual(v.grafana.sidecar.dashboards, { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" });
+        assert.deepEqual(v.alertmanager.alertmanagerSpec, { useExistingSecret: true, configSecret: "alertmanager-platform-config" });
+        assert.deepEqual(release(dev, "kube-prometheus-stack").values.alertmanager.alertmanagerSpec, {});
+    });
+
+    it("never puts a secret into Release values; the chart reads Secrets the program creates", () => {
+        for (const p of [prod, dev]) {
+            for (const r of p.all(RELEASE)) {
+                const text = JSON.stringify(r.inputs);
+                for (const secret of Object.values(FAKE_SECRETS)) {
+                    assert.equal(text.includes(secret), false, `${r.name} carries a secret`);
+                }
+            }
+        }
+        const grafana = unwrap(prod.get("kubernetes:core/v1:Secret", "addons-grafana-admin").inputs.stringData);
+        assert.deepEqual(grafana, { secret: true, value: { "admin-user": "admin", "admin-password": FAKE_SECRETS.grafanaAdminPassword } });
+        const am = unwrap(prod.get("kubernetes:core/v1:Secret", "addons-alertmanager-config").inputs.stringData);
+        assert.equal(am.secret, true);
+        assert.equal(JSON.parse(am.value["alertmanager.yaml"]).receivers[0].webhook_configs[0].url, FAKE_SECRETS.alertWebhookUrl);
+        assert.deepEqual(prod.dependsOn(prod.get(RELEASE, "addons-kube-prometheus-stack")).sort(), [
+            "kubernetes:core/v1:Secret addons-alertmanager-config", "kubernetes:core/v1:Secret addons-grafana-admin",
+        ]);
+    });
+
+    it("orders: charts with ServiceMonitors after kube-prometheus-stack, the Ingress after ingress-nginx and the issuers", () => {
+        for (const name of ["ingress-nginx", "cert-manager"]) {
+            assert.deepEqual(prod.dependsOn(prod.get(RELEASE, `addons-${name}`)), ["kubernetes:helm.sh/v3:Release addons-kube-prometheus-stack"], name);
+        }
+        assert.deepEqual(prod.dependsOn(prod.get("kubernetes:networking.k8s.io/v1:Ingress", "kaizen-studio")), [
+            "kubernetes:core/v1:ConfigMap kaizen-studio-security-headers",
+            "kubernetes:helm.sh/v3:Release addons-ingress-nginx",
+            "kubernetes:cert-manager.io/v1:ClusterIssuer addons-letsencrypt-prod",
+            "kubernetes:cert-manager.io/v1:ClusterIssuer addons-letsencrypt-staging",
+        ]);
+    });
+
+    it("switches each add-on off for clusters that already have it", async () => {
+        const c = stackConfig("dev");
+        c.addons = { ingressNginx: { enabled: true }, metricsServer: { enabled: false } };
+        const p = await runProgram("dev", c);
+        assert.deepEqual(p.all(RELEASE).map((r) => r.inputs.name), ["ingress-nginx"]);
+        assert.equal(p.all("kubernetes:cert-manager.io/v1:ClusterIssuer").length, 0);
+        assert.deepEqual(p.dependsOn(p.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "kaizen-studio-monitoring-alerts")), []);
+        assert.deepEqual(p.exports.clusterIssuers, []);
+        assert.equal(p.exports.monitoringNamespace, undefined);
+    });
+
+    it("takes charts from a mirror, an OCI registry or a local folder, and merges per-stack values", async () => {
+        const c = stackConfig("dev");
+        c.addons = {
+            ingressNginx: { enabled: true, repository: "https://charts.mirror.internal/ingress-nginx", values: { controller: { replicaCount: 3, config: { "proxy-buffer-size": "16k" } } } },
+            certManager: { enabled: true, acmeEmail: "ops@example.com", chart: "oci://registry.internal/charts/cert-manager", version: "v1.18.2" },
+            metricsServer: { enabled: true, chart: "./charts/metrics-server" },
+        };
+        const p = await runProgram("dev", c, { grafanaAdminPassword: "x" });
+        const nginx = p.get(RELEASE, "addons-ingress-nginx").inputs;
+        assert.deepEqual(nginx.repositoryOpts, { repo: "https://charts.mirror.internal/ingress-nginx" });
+        assert.equal(nginx.values.controller.replicaCount, 3);
+        assert.equal(nginx.values.controller.config["proxy-buffer-size"], "16k");
+        assert.equal(nginx.values.controller.config["ssl-protocols"], "TLSv1.2 TLSv1.3", "defaults survive a partial override");
+        const cm = p.get(RELEASE, "addons-cert-manager").inputs;
+        assert.equal(cm.chart, "oci://registry.internal/charts/cert-manager");
+        assert.equal(cm.version, "v1.18.2");
+        assert.equal(cm.repositoryOpts, undefined);
+        const ms = p.get(RELEASE, "addons-metrics-server").inputs;
+        assert.equal(ms.chart, "./charts/metrics-server");
+        assert.equal(ms.version, undefined);
+        assert.equal(ms.repositoryOpts, undefined);
+    });
+
+    it("merges values deeply, replacing arrays", () => {
+        assert.deepEqual(mergeValues({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 }), { a: { b: 1, c: [3] }, d: 1, e: 2 });
+    });
+});
