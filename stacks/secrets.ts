@@ -1,6 +1,7 @@
 // The stack's secrets: which exist, which are generated, and when each is needed. One table drives
 // config validation, the program (stacks/load.ts, components/appSecrets.ts) and the secrets command.
 
+import * as crypto from "crypto";
 import { ObjectReader } from "./reader";
 import { Environment, PlatformConfig } from "./types";
 
@@ -114,4 +115,54 @@ export function missingSecrets(cfg: PlatformConfig, setKeys: ReadonlySet<string>
         }
     }
     return problems;
+}
+
+/** A generated value for `def` (passwords URL-safe; RSA as a PEM pair, private first). */
+export function generateSecret(def: SecretDef): Record<string, string> {
+    if (def.kind === "password") {
+        const length = def.length ?? 32;
+        return { [def.key]: crypto.randomBytes(Math.ceil((length * 3) / 4)).toString("base64url").slice(0, length) };
+    }
+    if (def.kind === "rsaPrivateKey" || def.kind === "rsaPublicKey") {
+        const pair = crypto.generateKeyPairSync("rsa", {
+            modulusLength: 3072,
+            publicKeyEncoding: { type: "spki", format: "pem" },
+            privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        });
+        return { jwtPrivateKey: pair.privateKey, jwtPublicKey: pair.publicKey };
+    }
+    throw new Error(`${def.key} is supplied by a person and cannot be generated: set it with 'pulumi config set --secret ${def.key} <value>'`);
+}
+
+export interface SecretStatus {
+    readonly key: string;
+    readonly kind: SecretKind;
+    readonly needed: boolean;
+    readonly set: boolean;
+}
+
+export function secretStatus(cfg: PlatformConfig, setKeys: ReadonlySet<string>): SecretStatus[] {
+    return SECRET_DEFS.map((d) => ({ key: d.key, kind: d.kind, needed: d.neededBy(cfg), set: setKeys.has(d.key) }));
+}
+
+/** What `init` does: generate every needed, unset, generatable secret; an RSA pair as a whole. */
+export function planInit(cfg: PlatformConfig, setKeys: ReadonlySet<string>): { generate: SecretDef[]; external: SecretDef[] } {
+    const missing = SECRET_DEFS.filter((d) => d.neededBy(cfg) && !setKeys.has(d.key));
+    const generate = missing.filter((d) => d.kind === "password" || d.kind === "rsaPrivateKey");
+    // A missing public key alone is regenerated with its private key, so the two always match.
+    if (missing.some((d) => d.kind === "rsaPublicKey") && !generate.some((d) => d.kind === "rsaPrivateKey")) {
+        generate.push(SECRET_DEFS.find((d) => d.kind === "rsaPrivateKey") as SecretDef);
+    }
+    return { generate, external: missing.filter((d) => d.kind === "external") };
+}
+
+/** What `rotate <key>` does: the key's definition (an RSA half rotates the pair), or an error naming the allowed keys. */
+export function planRotate(key: string): SecretDef {
+    const def = SECRET_DEFS.find((d) => d.key === key);
+    const rotatable = SECRET_DEFS.filter((d) => d.kind !== "external").map((d) => d.key);
+    if (!def || def.kind === "external") {
+        throw new Error(`cannot rotate '${key}': rotatable secrets are ${rotatable.join(", ")}` +
+            (def ? `; '${key}' is supplied by a person: set it with 'pulumi config set --secret ${key} <value>'` : ""));
+    }
+    return def.kind === "rsaPublicKey" ? SECRET_DEFS.find((d) => d.kind === "rsaPrivateKey") as SecretDef : def;
 }

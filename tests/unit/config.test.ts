@@ -2,7 +2,7 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, imageTag, resolveConfig } from "../../stacks/config";
+import { ConfigValidationError, SecretKeyState, imageTag, resolveConfig } from "../../stacks/config";
 import { parseQuantity } from "../../stacks/reader";
 import { FAKE_SECRETS, lastRun, runProgram, stackConfig } from "./harness";
 
@@ -18,7 +18,7 @@ function edited(stack: string, edit: (c: Raw) => void): Raw {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const svc = (c: Raw, name: string): any => (c.services as Raw)[name];
 
-const ALL_SECRETS = { set: Object.keys(FAKE_SECRETS), plaintext: [] };
+const ALL_SECRETS: SecretKeyState = { set: Object.keys(FAKE_SECRETS), plaintext: [] };
 
 function problemsOf(stack: string, raw: Raw, secrets = ALL_SECRETS): readonly string[] {
     try {

@@ -1,0 +1,114 @@
+// The secrets command: generate, rotate and list a stack's secrets in Pulumi's encrypted config.
+//
+//   npm run secrets -- init --stack dev        fill every needed secret that is missing
+//   npm run secrets -- rotate jwtSecret --stack dev
+//   npm run secrets -- list --stack prod       names, whether needed and set; never values
+//
+// Values go to `pulumi config set --secret` on standard input, never on a command line, and are
+// never printed. Works without a cluster: it only touches the stack's config.
+
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { CONFIG_NAMESPACE, resolveConfig } from "../stacks/config";
+import { SECRET_KEYS, SecretDef, generateSecret, planInit, planRotate, secretStatus } from "../stacks/secrets";
+import { PlatformConfig } from "../stacks/types";
+
+const ROOT = path.resolve(__dirname, "..");
+const USAGE = "usage: npm run secrets -- init|list --stack <name>\n       npm run secrets -- rotate <key> --stack <name>";
+
+function pulumi(args: string[], input?: string): string {
+    const result = spawnSync("pulumi", args, { cwd: ROOT, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+    if (result.error) {
+        throw new Error(`cannot run pulumi (${result.error.message}); build the toolchain with 'npm run toolchain' and load its environment, or install the Pulumi CLI`);
+    }
+    if (result.status !== 0) {
+        throw new Error(`pulumi ${args.filter((a) => !a.startsWith("--secret")).slice(0, 3).join(" ")} failed:\n${result.stderr.trim()}`);
+    }
+    return result.stdout;
+}
+
+interface ConfigEntry {
+    readonly value?: string;
+    readonly objectValue?: unknown;
+    readonly secret: boolean;
+}
+
+/** The stack's config without secret values, and which secret keys are set. */
+function readStack(stack: string): { cfg: PlatformConfig; setKeys: Set<string>; plaintextKeys: string[] } {
+    const entries = JSON.parse(pulumi(["config", "--json", "--stack", stack])) as Record<string, ConfigEntry>;
+    const raw: Record<string, unknown> = {};
+    const setKeys = new Set<string>();
+    const plaintextKeys: string[] = [];
+    for (const [fullKey, entry] of Object.entries(entries)) {
+        const key = fullKey.replace(`${CONFIG_NAMESPACE}:`, "");
+        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            continue;
+        }
+        if (SECRET_KEYS.includes(key)) {
+            if (entry.secret || (entry.value ?? "") !== "") {
+                setKeys.add(key);
+            }
+            if (!entry.secret && (entry.value ?? "") !== "") {
+                plaintextKeys.push(key);
+            }
+            continue;
+        }
+        raw[key] = entry.objectValue ?? entry.value;
+    }
+    // Validate everything except which secrets are missing: that is what this command fixes.
+    const cfg = resolveConfig(stack, raw, { set: SECRET_KEYS, plaintext: [] });
+    return { cfg, setKeys, plaintextKeys };
+}
+
+function store(stack: string, values: Record<string, string>): void {
+    for (const [key, value] of Object.entries(values)) {
+        pulumi(["config", "set", "--secret", "--stack", stack, `${CONFIG_NAMESPACE}:${key}`], value);
+        console.log(`  set ${CONFIG_NAMESPACE}:${key} (encrypted)`);
+    }
+}
+
+function generateAll(defs: readonly SecretDef[]): Record<string, string> {
+    return Object.assign({}, ...defs.map(generateSecret));
+}
+
+export function main(argv: string[]): number {
+    const stackAt = argv.indexOf("--stack");
+    const stack = stackAt >= 0 ? argv[stackAt + 1] : undefined;
+    const positional = argv.filter((_, i) => i !== stackAt && i !== stackAt + 1);
+    const [command, key] = positional;
+    if (!stack || !command || !["init", "rotate", "list"].includes(command) || (command === "rotate") !== (key !== undefined)) {
+        console.error(USAGE);
+        return 2;
+    }
+    const { cfg, setKeys, plaintextKeys } = readStack(stack);
+    if (command === "list") {
+        console.log(`secrets of stack ${stack} (values are never shown):`);
+        for (const s of secretStatus(cfg, setKeys)) {
+            const state = plaintextKeys.includes(s.key) ? "SET IN PLAIN TEXT: re-set it with --secret" : s.set ? "set" : "not set";
+            console.log(`  ${s.key.padEnd(22)} ${(s.needed ? "needed" : "unused").padEnd(7)} ${s.kind.padEnd(14)} ${state}`);
+        }
+        return 0;
+    }
+    if (command === "init") {
+        const plan = planInit(cfg, setKeys);
+        console.log(`stack ${stack}: generating ${plan.generate.length ? plan.generate.map((d) => d.key).join(", ") : "nothing (all set)"}`);
+        store(stack, generateAll(plan.generate));
+        for (const d of plan.external) {
+            console.log(`  still missing ${d.key}: ${d.description}; set it with 'pulumi config set --secret ${CONFIG_NAMESPACE}:${d.key} --stack ${stack}' (value on stdin)`);
+        }
+        return plan.external.length ? 1 : 0;
+    }
+    const def = planRotate(key as string);
+    console.log(`stack ${stack}: rotating ${def.kind === "rsaPrivateKey" ? "jwtPrivateKey and jwtPublicKey" : def.key}; 'pulumi up' applies it and rolls the pods that use it`);
+    store(stack, generateSecret(def));
+    return 0;
+}
+
+if (require.main === module) {
+    try {
+        process.exitCode = main(process.argv.slice(2));
+    } catch (e) {
+        console.error(`secrets: ${(e as Error).message}`);
+        process.exitCode = 1;
+    }
+}

@@ -1,0 +1,133 @@
+// Secrets: secret-ness of every Secret and derived output, the generated fallback, the rollout on
+// rotation, and the logic of the secrets command.
+
+import * as assert from "assert/strict";
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { resolveConfig } from "../../stacks/config";
+import { SECRET_DEFS, SECRET_KEYS, generateSecret, planInit, planRotate } from "../../stacks/secrets";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+
+/** Every string in `value` outside secret-wrapped subtrees. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function plainStrings(value: any, out: string[] = []): string[] {
+    const u = unwrap(value);
+    if (u.secret) {
+        return out;
+    }
+    if (typeof value === "string") {
+        out.push(value);
+    } else if (value && typeof value === "object") {
+        Object.values(value).forEach((v) => plainStrings(v, out));
+    }
+    return out;
+}
+
+function secretChecksum(r: Recorded): string {
+    return r.inputs.spec.template.metadata.annotations["checksum/secret"];
+}
+
+describe("secrets", () => {
+    let prod: Program;
+    before(async () => {
+        prod = await runCommittedStack("prod");
+    });
+
+    it("registers every Kubernetes Secret's data as a secret", () => {
+        const secrets = prod.all("kubernetes:core/v1:Secret");
+        assert.deepEqual(secrets.map((s) => s.name).sort(), [
+            "addons-alertmanager-config", "addons-grafana-admin", "backend-secrets", "postgres-credentials", "redis-credentials",
+        ]);
+        for (const s of secrets) {
+            assert.equal(unwrap(s.inputs.stringData).secret, true, s.name);
+        }
+    });
+
+    it("keeps every secret value out of every non-secret input, annotation and label", () => {
+        const values = Object.values(FAKE_SECRETS);
+        for (const r of prod.resources) {
+            for (const text of plainStrings(r.inputs)) {
+                for (const v of values) {
+                    assert.equal(text.includes(v), false, `${r.type} ${r.name} carries a secret in plain text`);
+                }
+            }
+        }
+    });
+
+    it("marks the derived outputs secret and the addresses not", async () => {
+        assert.equal(await pulumi.isSecret(prod.exports.databaseUrl), true);
+        assert.equal(await pulumi.isSecret(pulumi.output(prod.exports.postgresCredentialsSecret)), false);
+    });
+
+    it("uses configured secrets without generating any", () => {
+        assert.equal(prod.all("random:index/randomPassword:RandomPassword").length, 0);
+        assert.deepEqual(prod.exports.generatedSecrets, []);
+    });
+
+    it("generates what an un-initialised dev stack needs into encrypted state", async () => {
+        const dev = await runCommittedStack("dev", {});
+        const generated = dev.all("random:index/randomPassword:RandomPassword");
+        assert.deepEqual(generated.map((r) => [r.name, r.inputs.length, r.inputs.special]), [
+            ["secrets-postgresPassword", 32, false],
+            ["secrets-redisPassword", 32, false],
+            ["secrets-jwtSecret", 64, false],
+            ["secrets-encryptionKey", 64, false],
+            ["secrets-grafanaAdminPassword", 32, false],
+        ]);
+        assert.deepEqual(dev.exports.generatedSecrets, ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"]);
+        assert.equal(await pulumi.isSecret(dev.exports.databaseUrl), true);
+    });
+
+    it("rolls the pods that use a rotated secret, and only those", async () => {
+        const before = await runCommittedStack("dev", FAKE_SECRETS);
+        const after = await runCommittedStack("dev", { ...FAKE_SECRETS, redisPassword: "rotated-redis-password-0123456789" });
+        const D = "kubernetes:apps/v1:Deployment";
+        assert.notEqual(secretChecksum(after.get(D, "backend")), secretChecksum(before.get(D, "backend")), "backend has REDIS_URL");
+        assert.notEqual(secretChecksum(after.get(D, "redis")), secretChecksum(before.get(D, "redis")));
+        const S = "kubernetes:apps/v1:StatefulSet";
+        assert.equal(secretChecksum(after.get(S, "postgres")), secretChecksum(before.get(S, "postgres")), "postgres does not use Redis");
+        assert.deepEqual(after.get(D, "frontend").inputs.spec.template.metadata.annotations, before.get(D, "frontend").inputs.spec.template.metadata.annotations);
+    });
+});
+
+describe("secrets command logic", () => {
+    const dev = resolveConfig("dev", stackConfig("dev"), { set: SECRET_KEYS, plaintext: [] });
+    const prod = resolveConfig("prod", stackConfig("prod"), { set: SECRET_KEYS, plaintext: [] });
+
+    it("init fills only what is needed and missing", () => {
+        assert.deepEqual(planInit(dev, new Set()).generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"]);
+        assert.deepEqual(planInit(dev, new Set(["redisPassword", "jwtSecret"])).generate.map((d) => d.key), ["postgresPassword", "encryptionKey", "grafanaAdminPassword"]);
+        const p = planInit(prod, new Set());
+        assert.deepEqual(p.generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtPrivateKey", "encryptionKey", "grafanaAdminPassword"]);
+        assert.deepEqual(p.external.map((d) => d.key), ["alertWebhookUrl"]);
+        assert.deepEqual(planInit(prod, new Set(SECRET_KEYS)).generate, []);
+    });
+
+    it("init regenerates the whole RSA pair when only the public half is missing", () => {
+        const set = new Set(SECRET_KEYS.filter((k) => k !== "jwtPublicKey"));
+        assert.deepEqual(planInit(prod, set).generate.map((d) => d.key), ["jwtPrivateKey"]);
+    });
+
+    it("rotate replaces one key, the RSA pair together, and refuses external or unknown keys", () => {
+        assert.equal(planRotate("redisPassword").key, "redisPassword");
+        assert.equal(planRotate("jwtPublicKey").key, "jwtPrivateKey");
+        assert.throws(() => planRotate("azureAdClientSecret"), /supplied by a person/);
+        assert.throws(() => planRotate("nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, grafanaAdminPassword/);
+    });
+
+    it("generates URL-safe passwords of the declared length, different each time", () => {
+        const def = SECRET_DEFS.find((d) => d.key === "jwtSecret");
+        const a = generateSecret(def!).jwtSecret;
+        const b = generateSecret(def!).jwtSecret;
+        assert.equal(a.length, 64);
+        assert.match(a, /^[A-Za-z0-9_-]{64}$/);
+        assert.notEqual(a, b);
+    });
+
+    it("generates a matching RS256 key pair", () => {
+        const pair = generateSecret(SECRET_DEFS.find((d) => d.key === "jwtPrivateKey")!);
+        const signature = crypto.sign("sha256", Buffer.from("x"), pair.jwtPrivateKey);
+        assert.equal(crypto.verify("sha256", Buffer.from("x"), pair.jwtPublicKey, signature), true);
+        assert.match(pair.jwtPrivateKey, /^-----BEGIN PRIVATE KEY-----/);
+    });
+});
