@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveConfig } from "../../stacks/config";
 import { SECRET_DEFS, SECRET_KEYS, generateSecret, planInit, planRotate } from "../../stacks/secrets";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, stackConfig, unwrap } from "./harness";
 
 /** Every string in `value` outside secret-wrapped subtrees. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
