@@ -52,6 +52,8 @@ export function ingressAnnotations(spec: IngressSpec, headersConfigMap: pulumi.I
         "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
         "nginx.ingress.kubernetes.io/proxy-body-size": spec.proxyBodySize,
         "nginx.ingress.kubernetes.io/custom-headers": headersConfigMap,
+        // Only where the stack says the controller never publishes an address (see IngressSpec).
+        ...(spec.waitForAddress ? {} : { "pulumi.com/skipAwait": "true" }),
     };
 }
 

@@ -231,6 +231,7 @@ function readIngress(r: ObjectReader, domain: string, appName: string): IngressS
             default: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' wss:; frame-ancestors 'none'",
         }),
         hstsMaxAgeSeconds: r.int("hstsMaxAgeSeconds", { default: 31536000, min: 0 }),
+        waitForAddress: r.bool("waitForAddress", true),
     };
     r.done();
     if (spec.enabled && !spec.host) {

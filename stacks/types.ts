@@ -107,6 +107,11 @@ export interface IngressSpec {
     readonly proxyBodySize: string;
     readonly contentSecurityPolicy: string;
     readonly hstsMaxAgeSeconds: number;
+    /**
+     * Let `pulumi up` wait until the controller publishes the Ingress address. Turn off only on
+     * clusters whose controller never publishes one (the provider would wait until its timeout).
+     */
+    readonly waitForAddress: boolean;
 }
 
 export interface AlertThresholds {

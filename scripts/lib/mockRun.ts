@@ -1,0 +1,153 @@
+// Runs the real program (index.ts) under Pulumi mocks with a stack's config and records every
+// registered resource with its inputs and options. The unit tests use it to assert exact inputs;
+// the render command uses it to write the objects the program would send to the cluster.
+
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface Recorded {
+    readonly type: string;
+    readonly name: string;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly inputs: any;
+    /** Resource options as the program passed them (protect, retainOnDelete, dependsOn...). */
+    readonly opts: pulumi.CustomResourceOptions;
+    /** The resource object itself, for dependency identity checks. */
+    readonly resource?: pulumi.Resource;
+}
+
+export interface Program {
+    readonly resources: Recorded[];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly exports: Record<string, any>;
+    /** The one resource of `type` named `name`; fails the test when absent or ambiguous. */
+    get(type: string, name: string): Recorded;
+    find(type: string, name: string): Recorded | undefined;
+    all(type: string): Recorded[];
+    /** `<type> <name>` of each resource in `rec`'s dependsOn. */
+    dependsOn(rec: Recorded): string[];
+}
+
+/** Reads `Pulumi.<stack>.yaml` into `key -> value` (without the `platform:` prefix). */
+export function stackConfig(stack: string): Record<string, unknown> {
+    const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v]));
+}
+
+function toConfigString(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Clears the project's own modules from the require cache, so the program runs afresh. */
+function forgetProjectModules(): void {
+    for (const id of Object.keys(require.cache)) {
+        const own = id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`);
+        if (own && !id.includes(`${path.sep}tests${path.sep}`) && !id.includes(`${path.sep}scripts${path.sep}`)) {
+            delete require.cache[id];
+        }
+    }
+}
+
+async function settle(resources: Recorded[]): Promise<void> {
+    // Registrations run on promise chains after construction; wait until none arrive for a while.
+    let stable = 0;
+    let last = -1;
+    while (stable < 5) {
+        await new Promise((r) => setTimeout(r, 10));
+        stable = resources.length === last ? stable + 1 : 0;
+        last = resources.length;
+    }
+}
+
+/** Resources recorded by the most recent run, also when it threw. */
+export const lastRun: { resources: Recorded[] } = { resources: [] };
+
+/**
+ * Runs index.ts with `config` (keys without prefix) and `secrets` (stored as secret config).
+ * Resolves when registration has settled.
+ */
+export async function runProgram(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Program> {
+    const resources: Recorded[] = [];
+    lastRun.resources = resources;
+    const options = new Map<string, { opts: pulumi.CustomResourceOptions; resource: pulumi.Resource }>();
+    await pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            const seen = options.get(`${args.type}::${args.name}`);
+            resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: seen?.opts ?? {}, resource: seen?.resource });
+            return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            throw new Error(`unexpected invoke ${args.token}`);
+        },
+    }, "platform", stack, false);
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        all[`platform:${k}`] = toConfigString(v);
+    }
+    for (const [k, v] of Object.entries(secrets)) {
+        all[`platform:${k}`] = v;
+    }
+    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((k) => `platform:${k}`));
+    forgetProjectModules();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    let programExports: Record<string, any> = {};
+    // Inside a root stack, as under the real engine, so a stack transformation can see each
+    // resource's options (protect, retainOnDelete, dependsOn); mock newResource calls do not.
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((t) => {
+            options.set(`${t.type}::${t.name}`, { opts: t.opts, resource: t.resource });
+            return undefined;
+        });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        programExports = require(path.join(ROOT, "index.ts"));
+        return undefined;
+    });
+    await settle(resources);
+    const all2 = (type: string) => resources.filter((r) => r.type === type);
+    const find = (type: string, name: string) => resources.find((r) => r.type === type && r.name === name);
+    return {
+        resources,
+        exports: programExports,
+        all: all2,
+        find,
+        dependsOn(rec: Recorded): string[] {
+            const deps = ([] as unknown[]).concat(rec.opts.dependsOn ?? []);
+            return deps.map((d) => {
+                const match = resources.find((r) => r.resource === d);
+                return match ? `${match.type} ${match.name}` : "(unrecorded resource)";
+            });
+        },
+        get(type: string, name: string): Recorded {
+            const matches = resources.filter((r) => r.type === type && r.name === name);
+            if (matches.length !== 1) {
+                const names = all2(type).map((r) => r.name).join(", ");
+                throw new Error(`expected one ${type} named ${name}, found ${matches.length} (have: ${names})`);
+            }
+            return matches[0];
+        },
+    };
+}
+
+/** The value of an Output (or plain value). */
+export function valueOf<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => {
+        resolve(v as T | undefined);
+        return v;
+    }));
+}
+
+/** The signature key Pulumi uses to mark a serialized secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Unwraps a value recorded by the mocks: `{ secret: true }` when it was registered as a secret. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function unwrap(value: any): { secret: boolean; value: any } {
+    if (value && typeof value === "object" && SECRET_SIG in value) {
+        return { secret: true, value: value.value };
+    }
+    return { secret: false, value };
+}
