@@ -396,6 +396,15 @@ describe("components (other shapes by config alone)", () => {
         assert.equal(p.get(T.deployment, "api").inputs.spec.replicas, 2);
     });
 
+    it("skips the Ingress address wait only where the stack says no controller publishes one", async () => {
+        const c = stackConfig("dev");
+        c.ingress = { enabled: true, waitForAddress: false };
+        const p = await runProgram("dev", c);
+        assert.equal(p.get(T.ingress, "kaizen-studio").inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+        const committed = await runProgram("dev", stackConfig("dev"));
+        assert.equal("pulumi.com/skipAwait" in committed.get(T.ingress, "kaizen-studio").inputs.metadata.annotations, false);
+    });
+
     it("sends HSTS from the Ingress when the cluster's controller is not managed here", async () => {
         const c = stackConfig("dev");
         c.addons = {};

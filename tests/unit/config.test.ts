@@ -4,7 +4,10 @@
 import * as assert from "assert/strict";
 import { ConfigValidationError, SecretKeyState, imageTag, resolveConfig } from "../../stacks/config";
 import { parseQuantity } from "../../stacks/reader";
-import { FAKE_SECRETS, lastRun, runProgram, stackConfig } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { FAKE_SECRETS, ROOT, lastRun, runProgram, stackConfig } from "./harness";
 
 type Raw = Record<string, unknown>;
 
@@ -167,10 +170,16 @@ describe("config validation", () => {
         });
     }
 
-    it("accepts every committed stack", () => {
+    it("accepts every committed stack and the local stack's template", () => {
         for (const stack of ["dev", "staging", "prod"]) {
             assert.deepEqual(problemsOf(stack, stackConfig(stack)), [], stack);
         }
+        const local = parse(fs.readFileSync(path.join(ROOT, "stacks", "local.yaml"), "utf8")).config as Raw;
+        const raw = Object.fromEntries(Object.entries(local).map(([k, v]) => [k.replace(/^platform:/, ""), v]));
+        const cfg = resolveConfig("local", raw, { set: [], plaintext: [] });
+        assert.equal(cfg.ingress.waitForAddress, false);
+        assert.equal(cfg.cluster.kubeconfig, ".local/kubeconfig");
+        assert.equal(cfg.addons.ingressNginx.enabled, false);
     });
 
     it("lists every problem at once, in one error naming the stack", () => {
