@@ -35,13 +35,17 @@ export function postgresqlConf(settings: Readonly<Record<string, string>>): stri
 /**
  * After every start, set the user's password to the one in the Secret, so a rotated secret takes
  * effect when the checksum annotation rolls the pod. Runs over the local socket (trust auth in the
- * image's pg_hba.conf); the data volume is untouched.
+ * image's pg_hba.conf); the data volume is untouched. Retries for two minutes (the server may still
+ * be initialising), then fails, which restarts the container: better than running with a password
+ * the clients no longer use.
  */
 export const PASSWORD_SYNC_COMMAND = [
     "sh", "-c",
-    `until pg_isready -q -h ${SOCKET_DIR}; do sleep 1; done; ` +
+    "for attempt in $(seq 1 60); do " +
+    `pg_isready -q -h ${SOCKET_DIR} && ` +
     `psql -h ${SOCKET_DIR} -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -q ` +
-    `-c "ALTER USER \\"$POSTGRES_USER\\" WITH PASSWORD '$POSTGRES_PASSWORD'"`,
+    `-c "ALTER USER \\"$POSTGRES_USER\\" WITH PASSWORD '$POSTGRES_PASSWORD'" && exit 0; ` +
+    "sleep 2; done; echo 'password sync failed' >&2; exit 1",
 ];
 
 export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.StatefulSetSpec {

@@ -3,7 +3,7 @@
 
 import { readAddons } from "./addons";
 import { PROFILES } from "./environments";
-import { ConfigErrors, ObjectReader, parseQuantity, patterns, show } from "./reader";
+import { ConfigErrors, ObjectReader, parseQuantity, patterns } from "./reader";
 import { SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
 import {
     AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, Environment, IngressSpec, MonitoringSpec, NetworkSpec,
@@ -402,4 +402,3 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
     return cfg;
 }
 
-export { show };
