@@ -102,20 +102,19 @@ function peerFor(name: string, cfg: PlatformConfig, net: NetworkSpec): NetworkPo
 /**
  * The NetworkPolicy spec of one workload: ingress from every edge into it, egress along every edge
  * out of it. DNS egress comes from the namespace-wide policy. Both policy types are always listed,
- * so a workload with no edges in a direction gets none.
+ * so a workload with no edges in a direction gets none. An empty rule list is left out rather than
+ * sent as `[]`: the API server drops empty lists, and sending one makes every apply a change.
  */
 export function networkPolicyFor(cfg: PlatformConfig, workload: string): NetworkPolicySpec {
     const all = edges(cfg);
-    const byPort = (list: Edge[], peerOf: (e: Edge) => string) =>
-        list.map((e) => ({ from: [peerFor(peerOf(e), cfg, cfg.network)], port: e.port }));
-    const ingress = byPort(all.filter((e) => e.to === workload), (e) => e.from)
-        .map((r) => ({ from: r.from, ports: [tcp(r.port)] }));
-    const egress = byPort(all.filter((e) => e.from === workload), (e) => e.to)
-        .map((r) => ({ to: r.from, ports: [tcp(r.port)] }));
+    const rules = (list: Edge[], peerOf: (e: Edge) => string) =>
+        list.map((e) => ({ peers: [peerFor(peerOf(e), cfg, cfg.network)], ports: [tcp(e.port)] }));
+    const ingress = rules(all.filter((e) => e.to === workload), (e) => e.from).map((r) => ({ from: r.peers, ports: r.ports }));
+    const egress = rules(all.filter((e) => e.from === workload), (e) => e.to).map((r) => ({ to: r.peers, ports: r.ports }));
     return {
         podSelector: { matchLabels: selectorLabels(cfg.appName, workload) },
         policyTypes: ["Ingress", "Egress"],
-        ingress,
-        egress,
+        ...(ingress.length ? { ingress } : {}),
+        ...(egress.length ? { egress } : {}),
     };
 }

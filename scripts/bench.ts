@@ -11,8 +11,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stringify } from "yaml";
-import { renderStack } from "./render";
+import { renderStack, toYaml } from "./render";
 import { ROOT } from "./lib/mockRun";
 
 function kubectl(args: string[]): void {
@@ -54,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
                 const { objects } = await renderStack(stack);
                 const ordered = [...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind !== "Namespace")];
                 file = path.join(dir, `${stack}.yaml`);
-                fs.writeFileSync(file, ordered.map((o) => stringify(o)).join("---\n"));
+                fs.writeFileSync(file, toYaml(ordered));
                 const ws = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet") as { kind: string; metadata: { name: string; namespace: string } }[];
                 workloads = ws.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`);
                 namespace = ws[0].metadata.namespace;

@@ -17,6 +17,14 @@ import { ROOT, Recorded, runProgram, stackConfig, unwrap } from "./lib/mockRun";
 
 export const REDACTED = "<redacted>";
 
+/**
+ * YAML for Kubernetes tools: YAML 1.1 rules, so strings such as "yes", "on" or "0755" are quoted
+ * (kubectl's parser would read them as booleans or octal numbers).
+ */
+export function toYaml(objects: readonly unknown[]): string {
+    return objects.map((o) => stringify(o, { version: "1.1" })).join("---\n");
+}
+
 /** `value` with every secret-marked subtree replaced by REDACTED. */
 export function redact(value: unknown): unknown {
     const u = unwrap(value);
@@ -91,8 +99,8 @@ export async function main(argv: string[]): Promise<number> {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(dir, "objects"), { recursive: true });
     fs.mkdirSync(path.join(dir, "releases"), { recursive: true });
-    objects.forEach((o, i) => fs.writeFileSync(path.join(dir, "objects", fileName(i, o)), stringify(o)));
-    releases.forEach((r) => fs.writeFileSync(path.join(dir, "releases", `${r.name}.yaml`), stringify(r)));
+    objects.forEach((o, i) => fs.writeFileSync(path.join(dir, "objects", fileName(i, o)), toYaml([o])));
+    releases.forEach((r) => fs.writeFileSync(path.join(dir, "releases", `${r.name}.yaml`), toYaml([r])));
     console.log(`render: ${objects.length} objects and ${releases.length} Helm releases of stack ${stack} written to ${dir}`);
     return 0;
 }

@@ -13,8 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stringify } from "yaml";
-import { renderStack } from "../../scripts/render";
+import { renderStack, toYaml } from "../../scripts/render";
 import { ROOT } from "./workspace";
 
 function kubectl(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
@@ -50,7 +49,7 @@ describe("objects against a live API server", function () {
             // Namespaces first, then everything else in the program's registration order.
             const ordered = [...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind !== "Namespace")];
             files[stack] = path.join(dir, `${stack}.yaml`);
-            fs.writeFileSync(files[stack], ordered.map((o) => stringify(o)).join("---\n"));
+            fs.writeFileSync(files[stack], toYaml(ordered));
         }
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -50,6 +50,13 @@ describe("render command", () => {
         });
     }
 
+    it("writes YAML that YAML 1.1 parsers (kubectl) read back as the same strings", async () => {
+        const file = fs.readdirSync(path.join(out, "dev", "objects")).find((f) => f.endsWith("deployment-kaizen-studio-dev-redis.yaml"));
+        assert.ok(file);
+        const redis = parse(fs.readFileSync(path.join(out, "dev", "objects", file), "utf8"), { version: "1.1" });
+        assert.deepEqual(redis.spec.template.spec.containers[0].args.slice(0, 2), ["--appendonly", "yes"]);
+    });
+
     it("redacts every value the program marks secret", async () => {
         const p = await runCommittedStack("prod");
         const text = JSON.stringify(p.resources.map((r) => redact(r.inputs)));
