@@ -62,12 +62,12 @@ async function main(argv: string[]): Promise<void> {
         for (let i = 0; i < runs; i++) {
             kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=300s"]);
             applyTimes.push(await timed(() => {
-                kubectl(["apply", "--server-side", "--field-manager=platform-bench", "-f", file]);
+                kubectl(["apply", "--server-side", "--field-manager=platform-bench", "--force-conflicts", "-f", file]);
                 for (const w of workloads) {
                     kubectl(["rollout", "status", w, "-n", namespace, "--timeout=300s"]);
                 }
             }));
-            noopTimes.push(await timed(() => kubectl(["apply", "--server-side", "--field-manager=platform-bench", "-f", file])));
+            noopTimes.push(await timed(() => kubectl(["apply", "--server-side", "--field-manager=platform-bench", "--force-conflicts", "-f", file])));
         }
         kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=300s"]);
         const fmt = (xs: number[]) => `median ${median(xs).toFixed(2)}s (min ${Math.min(...xs).toFixed(2)}s, max ${Math.max(...xs).toFixed(2)}s, ${xs.length} runs)`;
