@@ -166,14 +166,16 @@ function readAutoscaling(r: ObjectReader): ServiceSpec["autoscaling"] {
     return spec;
 }
 
+const SQL_IDENTIFIER = { re: /^[a-z_][a-z0-9_]*$/, maxLength: 63, text: "a lower-case SQL identifier" };
+
 function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
     const profile = PROFILES[env];
     const spec: PostgresSpec = {
         enabled: r.bool("enabled", false),
         image: readImage(r, "image", "postgres:15-alpine", profile.requirePinnedImages),
         exporterImage: readImage(r, "exporterImage", "quay.io/prometheuscommunity/postgres-exporter:v0.15.0", profile.requirePinnedImages),
-        database: r.string("database", { default: "app", pattern: { re: /^[a-z_][a-z0-9_]*$/, maxLength: 63, text: "a lower-case SQL identifier" } }),
-        user: r.string("user", { default: "app", pattern: { re: /^[a-z_][a-z0-9_]*$/, maxLength: 63, text: "a lower-case SQL identifier" } }),
+        database: r.string("database", { default: "app", pattern: SQL_IDENTIFIER }),
+        user: r.string("user", { default: "app", pattern: SQL_IDENTIFIER }),
         storageSize: r.quantity("storageSize", profile.postgresStorage),
         storageClass: r.string("storageClass"),
         resources: readResources(r.object("resources"), { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } }),
