@@ -1,161 +1,369 @@
 #!/usr/bin/env bash
-# Builds the local toolchain from the Go module proxy into a cache outside the repo, keyed by
-# toolchain/versions.env: Pulumi CLI, a local Kubernetes control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl), kwok/kwokctl, and actionlint.
+# Builds the local toolchain from the Go module proxy (and the npm registry) into a cache outside the
+# repo, keyed by the versions in toolchain/versions.env:
+#   Pulumi CLI (+ the Node.js language host and the kubernetes/random provider plugins when the
+#   proxy serves them), a local Kubernetes control plane (etcd, kube-apiserver,
+#   kube-controller-manager, kube-scheduler, kubectl), kwok/kwokctl, and actionlint.
 #
-#   bash toolchain/build.sh          build what is missing, then check every binary
-#   bash toolchain/build.sh env      print `export PATH=...` for the built binaries
-#   bash toolchain/build.sh check    only check what is built
+#   bash toolchain/build.sh [build] [PIECE...]  build what is missing (all pieces by default), check
+#                                               (`build cluster` = kube etcd kwok)
+#   bash toolchain/build.sh check               only check what is built
+#   bash toolchain/build.sh env                 print `export ...` lines: eval "$(bash toolchain/build.sh env)"
+#   bash toolchain/build.sh dir                 print the cache folder of this version set
 #
-# Idempotent: each piece has a stamp; a warm run only checks. Pieces that cannot be built here are
-# reported with the module and the proxy's answer (see toolchain/README.md).
+# Pieces: kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes provider-random
+# actionlint. Each piece has a stamp; a warm run only checks (seconds). Exit codes: 0 everything
+# built; 1 a piece failed to build (its module, version and log tail are printed); 3 the only missing
+# pieces are modules the Go module proxy refuses (see toolchain/README.md).
+# Env: PLATFORM_TOOLCHAIN_DIR (cache root, default ~/.cache/platform-toolchain).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
 # shellcheck source=/dev/null
 source "$here/versions.env"
-key=$(sha256sum "$here/versions.env" | cut -c1-12)
+key=$(grep -E '^[A-Z_]+=' "$here/versions.env" | sort | sha256sum | cut -c1-12)
 root="${PLATFORM_TOOLCHAIN_DIR:-$HOME/.cache/platform-toolchain}/$key"
 bin="$root/bin"
 logs="$root/logs"
-mkdir -p "$bin" "$logs" "$root/src"
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
-export PATH="$bin:$PATH"
+stamps="$root/stamps"
+ALL_PIECES="kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes provider-random actionlint"
+REFUSED=42 # a build function returns this when the module proxy refuses a module
 
 say() { printf '[toolchain] %s\n' "$*" >&2; }
 
-# run_step NAME: builds piece NAME with build_NAME unless its stamp exists; on failure prints the
-# module, the log tail and returns 1 (the other pieces still build).
-run_step() {
-    local name=$1 start
-    if [ -f "$root/.done-$name" ]; then
-        say "$name: built"
-        return 0
-    fi
-    say "$name: building (log: $logs/$name.log)"
-    start=$(date +%s)
-    if "build_$name" >"$logs/$name.log" 2>&1; then
-        touch "$root/.done-$name"
-        say "$name: done in $(( $(date +%s) - start ))s"
-    else
-        say "$name: FAILED after $(( $(date +%s) - start ))s; last lines of $logs/$name.log:"
-        tail -n 15 "$logs/$name.log" | sed 's/^/    /' >&2
-        return 1
-    fi
+print_env() {
+    echo "export PLATFORM_TOOLCHAIN_BIN=\"$bin\""
+    echo "export PATH=\"$bin:\$PATH\""
+    echo "export KWOK_KUBE_VERSION=\"v$KUBERNETES_VERSION\""
+    echo "export PULUMI_SKIP_UPDATE_CHECK=true"
+    echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
 }
 
+case "${1:-}" in
+    env) print_env; exit 0 ;;
+    dir) echo "$root"; exit 0 ;;
+esac
+
+mkdir -p "$bin" "$logs" "$stamps" "$root/src"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+export PATH="$bin:$PATH"
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+# mod_json MODULE@VERSION: `go mod download -json`; on a proxy refusal prints the proxy's answer and
+# returns $REFUSED.
+mod_json() {
+    local out
+    out=$(cd "$root/src" && GOFLAGS= go mod download -json "$1" 2>&1) || true
+    if printf '%s' "$out" | grep -q '"Error"'; then
+        printf '%s\n' "$out" >&2
+        if printf '%s' "$out" | grep -qE '403|404|410|not available|unknown revision|invalid version'; then
+            # e.g. `403 Forbidden ... This module version is not available.` (the proxy refuses the
+            # module), or `sumdb ... 404 Not Found` (no checksum-database record for that version).
+            echo "module $1: refused by the Go module proxy: $(printf '%s' "$out" | sed -n 's/.*"Error": "//p' |
+                sed 's/\\n\\t/ /g; s/",\{0,1\}$//; s/.*: reading https/reading https/' | head -n 1)" >&2
+            return $REFUSED
+        fi
+        return 1
+    fi
+    printf '%s\n' "$out"
+}
+json_field() { sed -n "s/^[[:space:]]*\"$1\": \"\\(.*\\)\",\{0,1\}$/\\1/p" | head -n 1; }
+
+# wrapper_replaces GOMOD: the non-local replace directives of a go.mod, as `replace` lines.
+wrapper_replaces() {
+    awk '
+        /^replace[[:space:]]*\(/ { block = 1; next }
+        block && /^\)/ { block = 0; next }
+        block { line = $0 } !block && /^replace / { line = $0; sub(/^replace[[:space:]]+/, "", line) }
+        line != "" { if (line !~ /=>[[:space:]]*\.\.?\//) print "replace " line; line = "" }
+    ' "$1"
+}
+
+# ---------------------------------------------------------------------------------------------------
 build_kube() {
-    local dir="$root/src/kube" v="$KUBERNETES_VERSION" staging
+    local v="$KUBERNETES_VERSION" dir="$root/src/kube" gomod goline
+    gomod=$(mod_json "k8s.io/kubernetes@v$v" | json_field GoMod) || return $?
+    goline=$(grep -m1 '^go ' "$gomod")
     mkdir -p "$dir" && cd "$dir"
-    # k8s.io/kubernetes replaces its staging modules with local folders; a wrapper repeats those
-    # replaces with the published v0.x modules of the same release.
-    staging="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api cri-client csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller"
+    # k8s.io/kubernetes replaces its staging modules (k8s.io/api, client-go, ...) with local folders;
+    # the wrapper replaces each with the published k8s.io/<name> v0.<minor>.<patch> of the release.
     {
         echo "module local/kube"
-        echo "go 1.24"
+        echo "$goline"
         echo "require k8s.io/kubernetes v$v"
-        for m in $staging; do echo "replace k8s.io/$m => k8s.io/$m v0.${v#1.}"; done
+        sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$gomod" |
+            while read -r m; do echo "replace $m => $m v0.${v#1.}"; done
     } > go.mod
-    local ver="v$v" pkg=k8s.io/component-base/version cg=k8s.io/client-go/pkg/version
-    local major=${v%%.*} minor=${v#*.}; minor=${minor%%.*}
-    local flags="-X $pkg.gitVersion=$ver -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $cg.gitVersion=$ver -X $cg.gitMajor=$major -X $cg.gitMinor=$minor"
-    go build -trimpath -ldflags "-s -w $flags" -o "$bin/" \
+    echo "wrapper go.mod: $(grep -c '^replace' go.mod) staging replaces"
+    local ver="v$v" major=${v%%.*} minor=${v#*.}
+    minor=${minor%%.*}
+    local f="" p
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        f="$f -X $p.gitVersion=$ver -X $p.gitMajor=$major -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+    go build -trimpath -ldflags "-s -w$f" -o "$bin/" \
         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
         k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 }
 
 build_etcd() {
     local dir="$root/src/etcd"
+    mod_json "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >/dev/null || return $?
     mkdir -p "$dir" && cd "$dir"
-    printf 'module local/etcd\ngo 1.24\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" > go.mod
+    printf 'module local/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" > go.mod
     go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3
 }
 
 build_kwok() {
-    GOBIN="$bin" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v$KUBERNETES_VERSION" \
+    mod_json "sigs.k8s.io/kwok@v$KWOK_VERSION" >/dev/null || return $?
+    # consts.KubeVersion is kwokctl's default Kubernetes version: make it the one built here.
+    GOBIN="$bin" GOFLAGS= go install -trimpath \
+        -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBERNETES_VERSION" \
         "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@v$KWOK_VERSION"
 }
 
+# pulumi_wrapper DIR: a wrapper module requiring pkg/v3 and sdk/v3 at the pinned release with
+# pkg/v3's non-local replaces (github.com/atotto/clipboard => a fork, ...).
+pulumi_wrapper() {
+    local v="$PULUMI_VERSION" gomod
+    gomod=$(mod_json "github.com/pulumi/pulumi/pkg/v3@v$v" | json_field GoMod) || return $?
+    mod_json "github.com/pulumi/pulumi/sdk/v3@v$v" >/dev/null || return $?
+    mkdir -p "$1"
+    {
+        echo "module local/pulumi"
+        echo
+        grep -m1 '^go ' "$gomod"
+        echo
+        echo "require ("
+        echo "    github.com/pulumi/pulumi/pkg/v3 v$v"
+        echo "    github.com/pulumi/pulumi/sdk/v3 v$v"
+        echo ")"
+        wrapper_replaces "$gomod"
+    } > "$1/go.mod"
+    cat "$1/go.mod"
+}
+PULUMI_LDFLAGS() { echo "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"; }
+
 build_pulumi() {
-    local dir="$root/src/pulumi" v="$PULUMI_VERSION"
-    mkdir -p "$dir" && cd "$dir"
-    # pkg/v3 replaces sdk/v3 with a local folder and atotto/clipboard with a fork; the wrapper
-    # requires the same sdk release and repeats the fork replace.
-    cat > go.mod <<MOD
-module local/pulumi
-go 1.25
-require (
-    github.com/pulumi/pulumi/pkg/v3 v$v
-    github.com/pulumi/pulumi/sdk/v3 v$v
-)
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
-MOD
-    go build -trimpath -tags osusergo,grpcnotrace \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" \
+    local dir="$root/src/pulumi"
+    pulumi_wrapper "$dir" || return $?
+    cd "$dir"
+    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$(PULUMI_LDFLAGS)" \
         -o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
+# The dynamic-provider plugin is a shell script shipped in the npm package @pulumi/pulumi.
+build_nodejs_scripts() {
+    local src="$repo/node_modules/@pulumi/pulumi" tmp have
+    have=$(node -p "try{require('$src/package.json').version}catch(e){''}" 2>/dev/null || true)
+    if [ "$have" != "$PULUMI_VERSION" ]; then
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent "@pulumi/pulumi@$PULUMI_VERSION" >/dev/null && tar -xzf ./*.tgz)
+        src="$tmp/package"
+    fi
+    echo "copying from $src"
+    install -m 0755 "$src/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
+    [ -z "${tmp:-}" ] || rm -rf "$tmp"
+}
+
+# The Node.js language host: its module has no tags, so it is required by the pseudo-version of the
+# commit of the pkg/v3 release tag.
+build_language_nodejs() {
+    local dir="$root/src/language-nodejs" hash lang="github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3" pv
+    hash=$(mod_json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" | json_field Hash) || return $?
+    [ -n "$hash" ] || { echo "no Origin.Hash for pkg/v3@v$PULUMI_VERSION"; return 1; }
+    pv=$(mod_json "$lang@$hash" | json_field Version) || return $?
+    echo "language host: $lang@$pv (commit $hash)"
+    pulumi_wrapper "$dir" || return $?
+    cd "$dir"
+    sed -i "s#^require (#require (\n    $lang $pv#" go.mod
+    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$(PULUMI_LDFLAGS)" \
+        -o "$bin/pulumi-language-nodejs" "$lang"
+}
+
+# provider_source NAME MODULE ROOTMODULE VERSION: copies the provider module of the commit of release
+# VERSION (found through the repository's root module, which carries the tags) into a writable build
+# folder and prints that folder.
+provider_source() {
+    local name=$1 mod=$2 rootmod=$3 v=$4 hash pv srcdir dir="$root/src/$1"
+    hash=$(mod_json "$rootmod@v$v+incompatible" | json_field Hash) || return $?
+    pv=$(mod_json "$mod@$hash" | json_field Version) || return $?
+    srcdir=$(mod_json "$mod@$pv" | json_field Dir) || return $?
+    echo "$name: $mod@$pv (commit $hash)" >&2
+    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$srcdir/." "$dir/" && chmod -R u+w "$dir"
+    echo "$dir"
+}
+
+# minify_json IN OUT [VERSION]: minified JSON, with a top-level "version" set when given.
+minify_json() {
+    node -e 'const fs=require("fs");const j=JSON.parse(fs.readFileSync(process.argv[1],"utf8"));
+             if (process.argv[3]) j.version=process.argv[3];
+             fs.writeFileSync(process.argv[2], JSON.stringify(j));' "$1" "$2" "${3:-}"
+}
+
+build_provider_kubernetes() {
+    local v="$PULUMI_KUBERNETES_VERSION" dir cmd
+    dir=$(provider_source provider-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 \
+        github.com/pulumi/pulumi-kubernetes "$v") || return $?
+    cd "$dir"
+    # go.mod replaces sdk/v4 with ../sdk: require the published SDK of the same release instead.
+    go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 \
+        -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v"
+    cmd=cmd/pulumi-resource-kubernetes
+    minify_json "$cmd/schema.json" "$cmd/schema-embed.json" "$v"
+    minify_json "$cmd/terraform-mapping.json" "$cmd/terraform-mapping-embed.json"
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" \
+        -o "$bin/pulumi-resource-kubernetes" "./$cmd"
+}
+
+build_provider_random() {
+    local v="$PULUMI_RANDOM_VERSION" dir cmd shimdir
+    dir=$(provider_source provider-random github.com/pulumi/pulumi-random/provider/v4 \
+        github.com/pulumi/pulumi-random "$v") || return $?
+    cd "$dir"
+    # The shim (a separate module replaced with ./shim) is not in the module zip: recreate it.
+    shimdir="$dir/shim"
+    mkdir -p "$shimdir"
+    cp "$here/wrappers/random-shim/shim.go" "$shimdir/shim.go"
+    local tfr
+    tfr=$(sed -n 's#^[[:space:]]*\(github.com/terraform-providers/terraform-provider-random\) \(v[^ ]*\).*#\1 \2#p' go.mod | head -n 1)
+    printf 'module github.com/terraform-providers/terraform-provider-random/shim\n\ngo 1.24\n\nrequire %s\n' "$tfr" > "$shimdir/go.mod"
+    cmd=cmd/pulumi-resource-random
+    minify_json "$cmd/schema.json" "$cmd/schema-embed.json" "$v"
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$v" \
+        -o "$bin/pulumi-resource-random" "./$cmd"
+}
+
 build_actionlint() {
-    GOBIN="$bin" go install -trimpath -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    mod_json "github.com/rhysd/actionlint@v$ACTIONLINT_VERSION" >/dev/null || return $?
+    GOBIN="$bin" GOFLAGS= go install -trimpath -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
         "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
 
-# The Pulumi provider plugins and the Node.js language host: their modules are refused by the Go
-# module proxy these machines reach (403 "This module version is not available"). Probe, so the
-# day the proxy serves them the report says so.
-probe_unavailable() {
-    local m
-    for m in "github.com/pulumi/pulumi-kubernetes/provider/v4" "github.com/pulumi/pulumi-random/provider/v4" \
-             "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3"; do
-        if go list -m -versions "$m" >/dev/null 2>&1; then
-            say "$m: now listed by the module proxy (see toolchain/README.md to add it)"
-        else
-            say "$m: not available from the Go module proxy here ($(go list -m -versions "$m" 2>&1 | tail -n 1 | tr -s ' '))"
-        fi
-    done
+# Provider plugins go into Pulumi's plugin cache ($PULUMI_HOME/plugins), installed from the local file.
+install_plugin() {
+    local name=$1 v=$2 file="$bin/pulumi-resource-$1"
+    [ -x "$file" ] && [ -x "$bin/pulumi" ] || return 0
+    if "$bin/pulumi" plugin ls 2>/dev/null | awk '{print $1, $2, $3}' | grep -q "^$name resource $v$"; then
+        return 0
+    fi
+    say "plugin $name $v: installing into the Pulumi plugin cache"
+    "$bin/pulumi" plugin install resource "$name" "$v" --file "$file" >"$logs/plugin-$name.log" 2>&1 ||
+        { say "plugin $name: install FAILED:"; tail -n 5 "$logs/plugin-$name.log" | sed 's/^/    /' >&2; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------------
+declare -A MODULE_OF=(
+    [kube]="k8s.io/kubernetes@v$KUBERNETES_VERSION"
+    [etcd]="go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+    [kwok]="sigs.k8s.io/kwok@v$KWOK_VERSION"
+    [pulumi]="github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION"
+    [nodejs-scripts]="npm @pulumi/pulumi@$PULUMI_VERSION"
+    [language-nodejs]="github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 (commit of v$PULUMI_VERSION)"
+    [provider-kubernetes]="github.com/pulumi/pulumi-kubernetes/provider/v4 (commit of v$PULUMI_KUBERNETES_VERSION)"
+    [provider-random]="github.com/pulumi/pulumi-random/provider/v4 (commit of v$PULUMI_RANDOM_VERSION)"
+    [actionlint]="github.com/rhysd/actionlint@v$ACTIONLINT_VERSION"
+)
+declare -A BINS_OF=(
+    [kube]="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+    [etcd]="etcd" [kwok]="kwok kwokctl" [pulumi]="pulumi"
+    [nodejs-scripts]="pulumi-resource-pulumi-nodejs" [language-nodejs]="pulumi-language-nodejs"
+    [provider-kubernetes]="pulumi-resource-kubernetes" [provider-random]="pulumi-resource-random"
+    [actionlint]="actionlint"
+)
+failed=() refused=()
+
+# run_step PIECE: builds PIECE unless its stamp exists and its binaries are present.
+run_step() {
+    local name=$1 start rc b ok=1
+    for b in ${BINS_OF[$name]}; do [ -x "$bin/$b" ] || ok=0; done
+    if [ -f "$stamps/$name" ] && [ $ok = 1 ]; then
+        say "$name: built ($(cat "$stamps/$name"))"
+        return 0
+    fi
+    say "$name: building ${MODULE_OF[$name]} (log: $logs/$name.log)"
+    start=$(date +%s)
+    set +e
+    ( set -e; "build_${name//-/_}" ) >"$logs/$name.log" 2>&1
+    rc=$?
+    set -e
+    local took=$(( $(date +%s) - start ))
+    if [ $rc = 0 ]; then
+        echo "${MODULE_OF[$name]}, built in ${took}s on $(date -u +%FT%TZ)" > "$stamps/$name"
+        say "$name: done in ${took}s"
+    elif [ $rc = $REFUSED ]; then
+        refused+=("$name")
+        say "$name: UNAVAILABLE: ${MODULE_OF[$name]} is refused by the Go module proxy:"
+        grep 'refused by the Go module proxy' "$logs/$name.log" | tail -n 1 | sed 's/^/    /' >&2
+    else
+        failed+=("$name")
+        say "$name: FAILED after ${took}s building ${MODULE_OF[$name]}; last lines of $logs/$name.log:"
+        tail -n 20 "$logs/$name.log" | sed 's/^/    /' >&2
+    fi
+}
+
+version_of() {
+    case $1 in
+        etcd) "$bin/etcd" --version 2>&1 | head -n 1 ;;
+        kubectl) "$bin/kubectl" version --client 2>&1 | head -n 1 ;;
+        pulumi) "$bin/pulumi" version 2>&1 ;;
+        actionlint) "$bin/actionlint" -version 2>&1 | head -n 1 ;;
+        kwok|kwokctl) "$bin/$1" --version 2>&1 | head -n 1 ;;
+        pulumi-resource-pulumi-nodejs) echo "shell script from @pulumi/pulumi" ;;
+        pulumi-language-nodejs) "$bin/$1" -version 2>&1 | head -n 1 ;;
+        pulumi-resource-*) echo "(see pulumi plugin ls)" ;;
+        *) "$bin/$1" --version 2>&1 | head -n 1 ;;
+    esac
 }
 
 check() {
-    local ok=0
+    local rc=0 p b
     say "checking $bin"
-    for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl pulumi actionlint; do
-        if [ ! -x "$bin/$b" ]; then
-            say "  $b: missing"; ok=1; continue
-        fi
-        case $b in
-            etcd) v=$("$bin/etcd" --version | head -n 1) ;;
-            kubectl) v=$("$bin/kubectl" version --client 2>/dev/null | head -n 1) ;;
-            pulumi) v=$("$bin/pulumi" version) ;;
-            actionlint) v=$("$bin/actionlint" -version | head -n 1) ;;
-            kwok|kwokctl) v=$("$bin/$b" --version 2>&1 | head -n 1) ;;
-            *) v=$("$bin/$b" --version 2>&1 | head -n 1) ;;
-        esac
-        say "  $b: $v"
+    for p in $ALL_PIECES; do
+        for b in ${BINS_OF[$p]}; do
+            if [ -x "$bin/$b" ]; then
+                say "  $b: $(version_of "$b")"
+            else
+                say "  $b: missing"; rc=1
+            fi
+        done
     done
-    return $ok
+    if [ -x "$bin/pulumi" ]; then
+        say "pulumi plugin ls:"
+        "$bin/pulumi" plugin ls 2>&1 | sed 's/^/    /' >&2 || true
+    fi
+    return $rc
 }
 
-case "${1:-build}" in
-    env)
-        echo "export PATH=\"$bin:\$PATH\""
-        echo "export PLATFORM_TOOLCHAIN_BIN=\"$bin\""
-        ;;
+cmd=${1:-build}
+[ $# = 0 ] || shift
+case $cmd in
     check)
         check
         ;;
     build)
-        failed=()
-        for piece in pulumi etcd kwok actionlint kube; do
-            run_step "$piece" || failed+=("$piece")
+        pieces=${*:-$ALL_PIECES}
+        pieces=${pieces//cluster/kube etcd kwok} # `build cluster`: only what toolchain/cluster.sh needs
+        t0=$(date +%s)
+        for piece in $pieces; do
+            [ -n "${BINS_OF[$piece]:-}" ] || { say "unknown piece $piece (pieces: $ALL_PIECES)"; exit 2; }
+            run_step "$piece"
         done
-        probe_unavailable
+        install_plugin kubernetes "$PULUMI_KUBERNETES_VERSION" || failed+=("plugin-kubernetes")
+        install_plugin random "$PULUMI_RANDOM_VERSION" || failed+=("plugin-random")
         check || true
+        say "cache: $root ($(( $(date +%s) - t0 ))s)"
         if [ ${#failed[@]} -gt 0 ]; then
             say "FAILED: ${failed[*]} (logs in $logs)"
             exit 1
         fi
+        if [ ${#refused[@]} -gt 0 ]; then
+            say "UNAVAILABLE from the Go module proxy: ${refused[*]} (see toolchain/README.md)"
+            exit 3
+        fi
         ;;
     *)
-        echo "usage: bash toolchain/build.sh [build|env|check]" >&2
+        echo "usage: bash toolchain/build.sh [build [PIECE...]|check|env|dir]" >&2
         exit 2
         ;;
 esac
