@@ -31,11 +31,15 @@ export PULUMI_BACKEND_URL="file://$PWD/.local/state"
 export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/.local/passphrase"
 export PULUMI_SKIP_UPDATE_CHECK=true
 
-if ! pulumi plugin ls 2>/dev/null | grep -q '^kubernetes '; then
-    say "BLOCKED: the Pulumi Kubernetes provider plugin is not installed, and these machines cannot build it"
-    say "(the Go module proxy refuses github.com/pulumi/pulumi-kubernetes/provider/v4; README: 'Live runs')."
-    say "The local cluster is up (KUBECONFIG=$KUBECONFIG); install the plugin with"
-    say "'pulumi plugin install resource kubernetes 4.34.2' (and random 4.21.2) on a machine that can, then rerun."
+missing=()
+pulumi plugin ls 2>/dev/null | grep -q '^kubernetes ' || missing+=("the kubernetes provider plugin 4.34.2")
+pulumi plugin ls 2>/dev/null | grep -q '^random ' || missing+=("the random provider plugin 4.21.2")
+command -v pulumi-language-nodejs >/dev/null || missing+=("the Node.js language host (pulumi-language-nodejs)")
+if [ ${#missing[@]} -gt 0 ]; then
+    say "BLOCKED: missing $(IFS=';'; echo "${missing[*]}")."
+    say "These machines cannot build them: the Go module proxy refuses their modules (README: 'Live runs')."
+    say "The local cluster is up (KUBECONFIG=$KUBECONFIG). On a machine with a normal Pulumi installation"
+    say "('pulumi plugin install resource kubernetes 4.34.2', 'pulumi plugin install resource random 4.21.2'), rerun."
     exit 3
 fi
 
