@@ -395,6 +395,25 @@ describe("components (other shapes by config alone)", () => {
         assert.equal(p.get(T.deployment, "api").inputs.spec.replicas, 2);
     });
 
+    it("routes several services by path (seed 003 style), longest prefix first", async () => {
+        const c = stackConfig("staging");
+        c.appName = "dreamseed";
+        const api = (port: number) => ({ image: `example/svc:1.4.2`, port, uses: ["postgres", "redis"], metricsPath: "/metrics", healthPath: "/health" });
+        c.services = {
+            web: { image: "example/web:1.4.2", port: 3000, ingressPath: "/" },
+            assessment: { ...api(8000), ingressPath: "/api/assessments", replicas: 3, autoscaling: { minReplicas: 3, maxReplicas: 20 }, pdbMinAvailable: 2 },
+            content: { ...api(8001), ingressPath: "/api/content" },
+            auth: { ...api(8002), ingressPath: "/api/auth" },
+        };
+        const p = await runProgram("staging", c, { encryptionKey: "k", postgresPassword: "p", redisPassword: "r", jwtSecret: "j", grafanaAdminPassword: "g" });
+        const paths = p.get(T.ingress, "dreamseed").inputs.spec.rules[0].http.paths.map((x: { path: string; backend: { service: { name: string } } }) => [x.path, x.backend.service.name]);
+        assert.deepEqual(paths, [["/api/assessments", "assessment"], ["/api/content", "content"], ["/api/auth", "auth"], ["/", "web"]]);
+        const pg = p.get(T.netpol, "postgres").inputs.spec.ingress.map((r: { from: { podSelector: { matchLabels: Record<string, string> } }[] }) => r.from[0].podSelector?.matchLabels["app.kubernetes.io/component"]);
+        assert.deepEqual(pg, ["assessment", "content", "auth", undefined], "the three APIs, then Prometheus for the exporter");
+        assert.equal(p.get(T.pdb, "assessment").inputs.spec.minAvailable, 2);
+        assert.equal(p.all(T.serviceMonitor).length, 5);
+    });
+
     it("skips the Ingress address wait only where the stack says no controller publishes one", async () => {
         const c = stackConfig("dev");
         c.ingress = { enabled: true, waitForAddress: false };
