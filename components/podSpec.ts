@@ -3,7 +3,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
-import { ProbeSpec, ResourceSpec } from "../stacks/types";
+import { EXPORTER_RESOURCES, ProbeSpec, ResourceSpec, WAIT_CONTAINER_RESOURCES } from "../stacks/types";
 
 type Labels = Record<string, string>;
 
@@ -98,7 +98,7 @@ export function waitForContainer(dep: Dependency, image: string): k8s.types.inpu
         image,
         command: ["sh", "-c", `until nc -z -w 2 ${dep.host} ${dep.port}; do echo "waiting for ${dep.host}:${dep.port}"; sleep 2; done`],
         securityContext: restrictedContainerSecurityContext(),
-        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+        resources: resources(WAIT_CONTAINER_RESOURCES),
     };
 }
 
@@ -121,7 +121,7 @@ export function exporterContainer(
         env,
         ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
         securityContext: restrictedContainerSecurityContext(),
-        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
+        resources: resources(EXPORTER_RESOURCES),
         livenessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5 },
         readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 15, timeoutSeconds: 5 },
     };

@@ -6,7 +6,7 @@ import { PROFILES } from "./environments";
 import { ConfigErrors, ObjectReader, parseQuantity, patterns } from "./reader";
 import { SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
 import {
-    AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, Environment, IngressSpec, MonitoringSpec, NetworkSpec,
+    AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, EXPORTER_RESOURCES, Environment, IngressSpec, MonitoringSpec, NetworkSpec,
     PlatformConfig, PostgresSpec, ProbeSpec, QuotaSpec, RedisSpec, ResourceSpec, ServiceSpec,
 } from "./types";
 
@@ -353,6 +353,60 @@ export interface SecretKeyState {
     readonly plaintext: readonly string[];
 }
 
+/** One workload's worst case: pods at full scale (plus one surge pod) and each pod's containers. */
+interface Footprint {
+    readonly name: string;
+    readonly pods: number;
+    readonly containers: readonly ResourceSpec[];
+}
+
+function footprints(cfg: PlatformConfig): Footprint[] {
+    const exporter = cfg.monitoring.enabled ? [EXPORTER_RESOURCES] : [];
+    const out: Footprint[] = cfg.services.map((s) => ({
+        name: s.name,
+        // A rolling update runs one extra pod (maxSurge 1) at full scale.
+        pods: (s.autoscaling?.maxReplicas ?? s.replicas) + 1,
+        containers: [s.resources],
+    }));
+    if (cfg.postgres.enabled) {
+        out.push({ name: "postgres", pods: 1, containers: [cfg.postgres.resources, ...exporter] });
+    }
+    if (cfg.redis.enabled) {
+        out.push({ name: "redis", pods: 1, containers: [cfg.redis.resources, ...exporter] });
+    }
+    return out;
+}
+
+/**
+ * The namespace quota must hold every workload at full scale, or autoscaling and rollouts stall on
+ * "exceeded quota" when they are needed most.
+ */
+function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const fp = footprints(cfg);
+    const sum = (pick: (r: ResourceSpec) => string) =>
+        fp.reduce((total, w) => total + w.pods * w.containers.reduce((t, c) => t + (parseQuantity(pick(c)) ?? 0), 0), 0);
+    const checks: [keyof QuotaSpec, (r: ResourceSpec) => string, string][] = [
+        ["requestsCpu", (r) => r.requests.cpu, "CPU requests"],
+        ["requestsMemory", (r) => r.requests.memory, "memory requests"],
+        ["limitsCpu", (r) => r.limits.cpu, "CPU limits"],
+        ["limitsMemory", (r) => r.limits.memory, "memory limits"],
+    ];
+    const isMemory = (k: string) => k.endsWith("Memory");
+    const show = (n: number, memory: boolean) => memory ? `${Math.ceil(n / 2 ** 20)}Mi` : `${Math.round(n * 1000)}m`;
+    for (const [key, pick, what] of checks) {
+        const need = sum(pick);
+        const have = parseQuantity(cfg.quota[key] as string) ?? 0;
+        if (need > have) {
+            errors.add(`quota.${key}`, cfg.quota[key], `must hold the workloads' ${what} at full scale plus one rollout surge pod each ` +
+                `(${show(need, isMemory(key))}: ${fp.map((w) => `${w.name} ${w.pods} pods`).join(", ")}); raise it or lower replicas/maxReplicas`);
+        }
+    }
+    const pods = fp.reduce((t, w) => t + w.pods, 0);
+    if (pods > cfg.quota.pods) {
+        errors.add("quota.pods", cfg.quota.pods, `must hold ${pods} pods (every workload at full scale plus one rollout surge pod each)`);
+    }
+}
+
 /**
  * Validates one stack's raw config (keys without the namespace prefix, values JSON-parsed, secret
  * values left out) and applies defaults.
@@ -397,6 +451,9 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
         errors.problems.push(`${key}: is stored in plain text: secrets must be set with 'pulumi config set --secret ${key} <value>' (or 'npm run secrets')`);
     }
     checkReferences(cfg, errors);
+    if (errors.problems.length === 0) {
+        checkQuota(cfg, errors);
+    }
     errors.problems.push(...missingSecrets(cfg, new Set(secretKeys.set)));
     if (errors.problems.length > 0) {
         throw new ConfigValidationError(stack, errors.problems);

@@ -13,6 +13,10 @@ export interface ResourceSpec {
     readonly limits: { readonly cpu: string; readonly memory: string };
 }
 
+/** Fixed resources of the containers the program adds beside the app's (quota checks use them too). */
+export const WAIT_CONTAINER_RESOURCES: ResourceSpec = { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } };
+export const EXPORTER_RESOURCES: ResourceSpec = { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } };
+
 export interface ProbeSpec {
     /** HTTP GET path. */
     readonly path: string;

@@ -155,6 +155,16 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "addons.certManager.acmeEmail: is required: an ACME account email",
     },
     {
+        what: "a quota too small for the autoscaler's maximum", stack: "prod",
+        edit: (c) => { c.quota = { requestsCpu: "8" }; },
+        problem: "quota.requestsCpu: \"8\" is not allowed: must hold the workloads' CPU requests at full scale plus one rollout surge pod each (11420m: backend 21 pods, frontend 3 pods, postgres 1 pods, redis 1 pods); raise it or lower replicas/maxReplicas",
+    },
+    {
+        what: "a pod quota below full scale", stack: "staging",
+        edit: (c) => { c.quota = { pods: 8 }; },
+        problem: "quota.pods: 8 is not allowed: must hold 11 pods (every workload at full scale plus one rollout surge pod each)",
+    },
+    {
         what: "a namespace that is not a DNS label", stack: "dev",
         edit: (c) => { c.namespace = "Kaizen"; },
         problem: "namespace: \"Kaizen\" is not allowed: must be a DNS label",
