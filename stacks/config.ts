@@ -4,7 +4,7 @@
 import { readAddons } from "./addons";
 import { PROFILES } from "./environments";
 import { ConfigErrors, ObjectReader, parseQuantity, patterns } from "./reader";
-import { SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
+import { SECRET_DEFS, SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
 import {
     AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, EXPORTER_RESOURCES, Environment, IngressSpec, MonitoringSpec, NetworkSpec,
     PlatformConfig, PostgresSpec, ProbeSpec, QuotaSpec, RedisSpec, ResourceSpec, ServiceSpec,
@@ -325,6 +325,14 @@ function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
         }
         if (names.has("postgres") || names.has("redis")) {
             errors.add(`services.${s.name}`, s.name, "'postgres' and 'redis' are reserved for the data services");
+        }
+    }
+    for (const s of cfg.services) {
+        for (const [variable, key] of Object.entries(s.secretEnv)) {
+            const def = SECRET_DEFS.find((d) => d.key === key);
+            if (def && !def.neededBy(cfg)) {
+                errors.add(`services.${s.name}.secretEnv.${variable}`, key, `is not a secret this stack has: ${def.description}`);
+            }
         }
     }
     const paths = new Map<string, string>();

@@ -125,6 +125,11 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "services.backend.secretEnv.API_TOKEN: \"apiToken\" is not allowed: must name an app secret:",
     },
     {
+        what: "a secretEnv naming a secret the stack does not have", stack: "dev",
+        edit: (c) => { svc(c, "backend").secretEnv.JWT_PRIVATE_KEY = "jwtPrivateKey"; },
+        problem: "services.backend.secretEnv.JWT_PRIVATE_KEY: \"jwtPrivateKey\" is not allowed: is not a secret this stack has: RS256 JWT signing key, PEM (stacks with jwtAlgorithm RS256)",
+    },
+    {
         what: "an alert ratio above 1", stack: "dev",
         edit: (c) => { (c.monitoring as Raw).alerts = { errorRateRatio: 5 }; },
         problem: "monitoring.alerts.errorRateRatio: 5 is not allowed: must be a ratio greater than 0 and at most 1",
