@@ -132,16 +132,19 @@ export class Postgres extends pulumi.ComponentResource {
         const conf = { "postgresql.conf": postgresqlConf(s.settings) };
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${POSTGRES_NAME}-config`), data: conf }, parent);
 
-        const ports = [
-            { name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" },
-            ...(args.exporter ? [{ name: "metrics", port: POSTGRES_EXPORTER_PORT, targetPort: "metrics", protocol: "TCP" }] : []),
-        ];
+        const postgresPort = { name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" };
+        const metricsPort = { name: "metrics", port: POSTGRES_EXPORTER_PORT, targetPort: "metrics", protocol: "TCP" };
         const selector = selectorLabels(args.appName, POSTGRES_NAME);
+        // Only the ClusterIP Service exposes the exporter: both Services carry the same labels, so
+        // a metrics port on both would make the ServiceMonitor scrape the database twice.
         const headless = new k8s.core.v1.Service(`${name}-headless`, {
             metadata: meta(`${POSTGRES_NAME}-headless`),
-            spec: { clusterIP: "None", selector, ports, publishNotReadyAddresses: true },
+            spec: { clusterIP: "None", selector, ports: [postgresPort], publishNotReadyAddresses: true },
         }, parent);
-        const svc = new k8s.core.v1.Service(name, { metadata: meta(POSTGRES_NAME), spec: { type: "ClusterIP", selector, ports } }, parent);
+        const svc = new k8s.core.v1.Service(name, {
+            metadata: meta(POSTGRES_NAME),
+            spec: { type: "ClusterIP", selector, ports: [postgresPort, ...(args.exporter ? [metricsPort] : [])] },
+        }, parent);
 
         const secretChecksum = pulumi.unsecret(pulumi.output(args.password).apply((p) => checksum({ p })));
         new k8s.apps.v1.StatefulSet(name, {

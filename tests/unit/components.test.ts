@@ -236,6 +236,8 @@ describe("components (prod stack)", () => {
 
         it("has headless and ClusterIP Services on 5432", () => {
             assert.equal(p.get(T.service, "postgres-headless").inputs.spec.clusterIP, "None");
+            assert.deepEqual(p.get(T.service, "postgres-headless").inputs.spec.ports.map((x: { name: string }) => x.name), ["postgres"], "scraped once, through the ClusterIP Service");
+            assert.deepEqual(p.get(T.service, "postgres").inputs.spec.ports.map((x: { name: string }) => x.name), ["postgres", "metrics"]);
             assert.equal(p.get(T.service, "postgres").inputs.spec.type, "ClusterIP");
             assert.deepEqual(p.get(T.service, "postgres").inputs.spec.ports[0], { name: "postgres", port: 5432, targetPort: "postgres", protocol: "TCP" });
         });
