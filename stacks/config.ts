@@ -118,7 +118,7 @@ function readService(name: string, r: ObjectReader, env: Environment, secretName
         uses: r.stringList("uses"),
         egressHttps: r.bool("egressHttps", false),
         env: r.stringMap("env"),
-        secretEnv: r.stringMap("secretEnv"),
+        secretEnv: readSecretEnv(r, secretNames),
         writablePaths: r.stringList("writablePaths", ["/tmp"]),
         runAsUser: r.int("runAsUser", { default: 10001, min: 1 }),
         pdbMinAvailable: r.has("pdbMinAvailable") ? r.int("pdbMinAvailable", { default: 1, min: 1 }) : r.skip("pdbMinAvailable"),
@@ -137,11 +137,6 @@ function readService(name: string, r: ObjectReader, env: Environment, secretName
             r.errors.add(r.key("writablePaths"), p, "must be absolute paths");
         }
     }
-    for (const [variable, secret] of Object.entries(spec.secretEnv)) {
-        if (!secretNames.has(secret)) {
-            r.errors.add(`${r.key("secretEnv")}.${variable}`, secret, `must name an app secret: ${[...secretNames].join(", ")}`);
-        }
-    }
     // Cross-field checks only on fields that were valid, so one mistake is reported once.
     const minReplicas = spec.autoscaling?.minReplicas ?? spec.replicas;
     if (r.errors.problems.length === problemsBefore && spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
@@ -149,6 +144,27 @@ function readService(name: string, r: ObjectReader, env: Environment, secretName
             `must be less than the minimum replica count (${minReplicas}), or no pod could ever be evicted and node drains would hang`);
     }
     return spec;
+}
+
+const ENV_NAME = { re: /^[A-Za-z_][A-Za-z0-9_]*$/, maxLength: 128, text: "an environment variable name such as JWT_SECRET_KEY" };
+
+/**
+ * `secretEnv: [{name: VARIABLE, from: <secret key>}]`, as a map of variable -> secret key. A list of
+ * name/from pairs rather than a map keeps lines such as `JWT_SECRET_KEY: jwtSecret` out of the stack
+ * files, where they read like plain-text secrets to people and scanners.
+ */
+function readSecretEnv(r: ObjectReader, secretNames: ReadonlySet<string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of r.objectList("secretEnv")) {
+        const name = e.string("name", { required: "an environment variable name", pattern: ENV_NAME });
+        const from = e.string("from", { required: `the app secret to read: ${[...secretNames].join(", ")}`, oneOf: [...secretNames] });
+        e.done();
+        if (name in out) {
+            e.errors.add(e.key("name"), name, "must be unique in secretEnv");
+        }
+        out[name] = from;
+    }
+    return out;
 }
 
 function readAutoscaling(r: ObjectReader): ServiceSpec["autoscaling"] {
@@ -328,12 +344,12 @@ function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
         }
     }
     for (const s of cfg.services) {
-        for (const [variable, key] of Object.entries(s.secretEnv)) {
+        Object.values(s.secretEnv).forEach((key, i) => {
             const def = SECRET_DEFS.find((d) => d.key === key);
             if (def && !def.neededBy(cfg)) {
-                errors.add(`services.${s.name}.secretEnv.${variable}`, key, `is not a secret this stack has: ${def.description}`);
+                errors.add(`services.${s.name}.secretEnv[${i}].from`, key, `must be a secret this stack has; ${key} is the ${def.description}`);
             }
-        }
+        });
     }
     const paths = new Map<string, string>();
     for (const s of cfg.services) {

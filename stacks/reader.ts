@@ -215,6 +215,19 @@ export class ObjectReader {
         return out;
     }
 
+    /** A list of objects, each read with its index in the path (`name[0]`). */
+    objectList(name: string): ObjectReader[] {
+        const value = this.take(name);
+        if (value === undefined || value === null) {
+            return [];
+        }
+        if (!Array.isArray(value)) {
+            this.errors.add(this.key(name), value, "must be a list");
+            return [];
+        }
+        return value.map((v, i) => new ObjectReader(`${this.key(name)}[${i}]`, v, this.errors));
+    }
+
     object(name: string): ObjectReader {
         return new ObjectReader(this.key(name), this.take(name), this.errors);
     }

@@ -56,7 +56,7 @@ export interface ServiceSpec {
     readonly egressHttps: boolean;
     /** Plain environment, stored in the service's ConfigMap. */
     readonly env: Readonly<Record<string, string>>;
-    /** Environment variable name -> app secret name (see SECRET_NAMES). */
+    /** Environment variable name -> app secret key (stacks/secrets.ts); config: a list of {name, from}. */
     readonly secretEnv: Readonly<Record<string, string>>;
     /** Paths that get an emptyDir, because the root filesystem is read-only. */
     readonly writablePaths: readonly string[];

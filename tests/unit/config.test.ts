@@ -121,13 +121,18 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     },
     {
         what: "a secretEnv naming no app secret", stack: "dev",
-        edit: (c) => { svc(c, "backend").secretEnv.API_TOKEN = "apiToken"; },
-        problem: "services.backend.secretEnv.API_TOKEN: \"apiToken\" is not allowed: must name an app secret:",
+        edit: (c) => { svc(c, "backend").secretEnv.push({ name: "API_TOKEN", from: "apiToken" }); },
+        problem: "services.backend.secretEnv[2].from: \"apiToken\" is not allowed: must be one of postgresPassword, redisPassword,",
+    },
+    {
+        what: "a secretEnv variable set twice", stack: "dev",
+        edit: (c) => { svc(c, "backend").secretEnv.push({ name: "ENCRYPTION_KEY", from: "jwtSecret" }); },
+        problem: "services.backend.secretEnv[2].name: \"ENCRYPTION_KEY\" is not allowed: must be unique in secretEnv",
     },
     {
         what: "a secretEnv naming a secret the stack does not have", stack: "dev",
-        edit: (c) => { svc(c, "backend").secretEnv.JWT_PRIVATE_KEY = "jwtPrivateKey"; },
-        problem: "services.backend.secretEnv.JWT_PRIVATE_KEY: \"jwtPrivateKey\" is not allowed: is not a secret this stack has: RS256 JWT signing key, PEM (stacks with jwtAlgorithm RS256)",
+        edit: (c) => { svc(c, "backend").secretEnv.push({ name: "JWT_PRIVATE_KEY", from: "jwtPrivateKey" }); },
+        problem: "services.backend.secretEnv[2].from: \"jwtPrivateKey\" is not allowed: must be a secret this stack has; jwtPrivateKey is the RS256 JWT signing key, PEM (stacks with jwtAlgorithm RS256)",
     },
     {
         what: "an alert ratio above 1", stack: "dev",
