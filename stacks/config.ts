@@ -1,7 +1,7 @@
 // Turns one stack's raw config into a validated PlatformConfig, or fails with every problem at once.
 // Pure: tests call resolveConfig with tables of raw values; stacks/load.ts feeds it pulumi.Config.
 
-import { readAddons } from "./addons";
+import { AddonsConfig, readAddons } from "./addons";
 import { PROFILES } from "./environments";
 import { ConfigErrors, ObjectReader, parseQuantity, patterns } from "./reader";
 import { SECRET_DEFS, SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
@@ -282,11 +282,12 @@ function readMonitoring(r: ObjectReader): MonitoringSpec {
     return spec;
 }
 
-function readNetwork(r: ObjectReader): NetworkSpec {
+/** Peers default to where this stack's own add-ons run, so moving an add-on moves the policies with it. */
+function readNetwork(r: ObjectReader, addons: AddonsConfig): NetworkSpec {
     const spec: NetworkSpec = {
-        ingressControllerNamespace: r.string("ingressControllerNamespace", { default: "ingress-nginx", pattern: patterns.dnsLabel }),
+        ingressControllerNamespace: r.string("ingressControllerNamespace", { default: addons.ingressNginx.namespace, pattern: patterns.dnsLabel }),
         ingressControllerPodLabels: r.stringMap("ingressControllerPodLabels", { "app.kubernetes.io/name": "ingress-nginx" }),
-        monitoringNamespace: r.string("monitoringNamespace", { default: "monitoring", pattern: patterns.dnsLabel }),
+        monitoringNamespace: r.string("monitoringNamespace", { default: addons.kubePrometheusStack.namespace, pattern: patterns.dnsLabel }),
         prometheusPodLabels: r.stringMap("prometheusPodLabels", { "app.kubernetes.io/name": "prometheus" }),
         dnsNamespace: r.string("dnsNamespace", { default: "kube-system", pattern: patterns.dnsLabel }),
         dnsPodLabels: r.stringMap("dnsPodLabels", { "k8s-app": "kube-dns" }),
@@ -445,6 +446,7 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
     const appName = r.string("appName", { default: "app", pattern: patterns.dnsLabel });
     const domain = r.string("domain", { pattern: patterns.hostname });
     const secretNames = new Set<string>(SECRET_KEYS);
+    const addons = readAddons(r.object("addons"), env);
     const cfg: PlatformConfig = {
         stack,
         environment: env,
@@ -460,11 +462,11 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
         redis: readRedis(r.object("redis"), env),
         ingress: readIngress(r.object("ingress"), domain, appName),
         monitoring: readMonitoring(r.object("monitoring")),
-        network: readNetwork(r.object("network")),
+        network: readNetwork(r.object("network"), addons),
         quota: readQuota(r.object("quota"), env),
         appEnv: r.stringMap("appEnv"),
         secrets: readSecretSettings(r.object("secrets"), env),
-        addons: readAddons(r.object("addons"), env),
+        addons,
     };
     // Secret values are read by stacks/load.ts and never pass through here; they only count as known keys.
     for (const key of SECRET_KEYS) {

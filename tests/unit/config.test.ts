@@ -262,6 +262,18 @@ describe("config validation", () => {
         assert.equal(prod.ingress.rateLimitRps, 100);
     });
 
+    it("points NetworkPolicy peers at the namespaces this stack's add-ons run in", () => {
+        const raw = edited("dev", (c) => {
+            (c.addons as Raw).ingressNginx = { enabled: true, namespace: "edge" };
+            (c.addons as Raw).kubePrometheusStack = { enabled: true, namespace: "observability" };
+        });
+        const cfg = resolveConfig("dev", raw, ALL_SECRETS);
+        assert.equal(cfg.network.ingressControllerNamespace, "edge");
+        assert.equal(cfg.network.monitoringNamespace, "observability");
+        const explicit = resolveConfig("dev", edited("dev", (c) => { c.network = { monitoringNamespace: "prom" }; }), ALL_SECRETS);
+        assert.equal(explicit.network.monitoringNamespace, "prom");
+    });
+
     it("allows latest in dev, where images are not required to be pinned", () => {
         const raw = edited("dev", (c) => { svc(c, "backend").image = "registry.yourdomain.com/kaizen-studio-backend:latest"; });
         assert.deepEqual(problemsOf("dev", raw), []);
