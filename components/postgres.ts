@@ -146,13 +146,12 @@ export class Postgres extends pulumi.ComponentResource {
             spec: { type: "ClusterIP", selector, ports: [postgresPort, ...(args.exporter ? [metricsPort] : [])] },
         }, parent);
 
+        const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(POSTGRES_NAME), spec: args.networkPolicy }, parent);
         const secretChecksum = pulumi.unsecret(pulumi.output(args.password).apply((p) => checksum({ p })));
         new k8s.apps.v1.StatefulSet(name, {
             metadata: meta(POSTGRES_NAME),
             spec: statefulSetSpec(args, checksum(conf), secretChecksum),
-        }, { parent: this, dependsOn: [secret, configMap, headless], protect: s.protect });
-
-        new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(POSTGRES_NAME), spec: args.networkPolicy }, parent);
+        }, { parent: this, dependsOn: [secret, configMap, headless, networkPolicy], protect: s.protect });
 
         this.serviceName = svc.metadata.name;
         this.credentialsSecretName = secret.metadata.name;

@@ -107,11 +107,12 @@ export class Redis extends pulumi.ComponentResource {
             },
         }, { parent: this, retainOnDelete: true, protect: s.protect });
 
+        const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(REDIS_NAME), spec: args.networkPolicy }, parent);
         const secretChecksum = pulumi.unsecret(pulumi.output(args.password).apply((p) => checksum({ p })));
         new k8s.apps.v1.Deployment(name, {
             metadata: meta(REDIS_NAME),
             spec: deploymentSpec(args, secretChecksum),
-        }, { parent: this, dependsOn: [secret, pvc] });
+        }, { parent: this, dependsOn: [secret, pvc, networkPolicy] });
 
         const svc = new k8s.core.v1.Service(name, {
             metadata: meta(REDIS_NAME),
@@ -124,7 +125,6 @@ export class Redis extends pulumi.ComponentResource {
                 ],
             },
         }, parent);
-        new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(REDIS_NAME), spec: args.networkPolicy }, parent);
 
         this.serviceName = svc.metadata.name;
         this.credentialsSecretName = secret.metadata.name;

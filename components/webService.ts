@@ -133,9 +133,12 @@ export class WebService extends pulumi.ComponentResource {
 
         const sa = new k8s.core.v1.ServiceAccount(name, { metadata: meta(s.name), automountServiceAccountToken: false }, parent);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${s.name}-config`), data: { ...args.env } }, parent);
-        const envObjects: pulumi.Resource[] = [configMap];
+        // The pods' NetworkPolicy first: under the namespace's default-deny, pods started before it
+        // could not reach what their init containers wait for.
+        const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(s.name), spec: args.networkPolicy }, parent);
+        const before: pulumi.Resource[] = [configMap, networkPolicy];
         if (hasSecretEnv(args)) {
-            envObjects.push(new k8s.core.v1.Secret(`${name}-secrets`, {
+            before.push(new k8s.core.v1.Secret(`${name}-secrets`, {
                 metadata: meta(`${s.name}-secrets`),
                 type: "Opaque",
                 stringData: pulumi.secret(pulumi.output(args.secretEnv)) as pulumi.Output<Record<string, string>>,
@@ -145,7 +148,7 @@ export class WebService extends pulumi.ComponentResource {
         const deployment = new k8s.apps.v1.Deployment(name, {
             metadata: meta(s.name),
             spec: deploymentSpec(args, sa.metadata.name, { config: checksum(args.env), secret: secretChecksum(args.secretEnv) }),
-        }, { parent: this, dependsOn: envObjects }); // envFrom refers to them by name
+        }, { parent: this, dependsOn: before }); // envFrom refers to the ConfigMap and Secret by name
 
         const svc = new k8s.core.v1.Service(name, {
             metadata: meta(s.name),
@@ -166,8 +169,6 @@ export class WebService extends pulumi.ComponentResource {
                 spec: { minAvailable: s.pdbMinAvailable, selector: { matchLabels: selectorLabels(args.appName, s.name) } },
             }, parent);
         }
-        new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(s.name), spec: args.networkPolicy }, parent);
-
         this.serviceName = svc.metadata.name;
         this.url = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${s.servicePort}`;
         this.registerOutputs({ serviceName: this.serviceName, url: this.url });

@@ -84,6 +84,20 @@ describe("components (prod stack)", () => {
             });
         });
 
+        it("starts pods only after their NetworkPolicy, ConfigMap and Secret exist", () => {
+            assert.deepEqual(p.dependsOn(p.get(T.deployment, "backend")), [
+                "kubernetes:core/v1:ConfigMap backend-config", `${T.netpol} backend`, "kubernetes:core/v1:Secret backend-secrets",
+            ]);
+            assert.deepEqual(p.dependsOn(p.get(T.deployment, "frontend")), ["kubernetes:core/v1:ConfigMap frontend-config", `${T.netpol} frontend`]);
+            assert.deepEqual(p.dependsOn(p.get(T.statefulSet, "postgres")), [
+                "kubernetes:core/v1:Secret postgres-credentials", "kubernetes:core/v1:ConfigMap postgres-config",
+                "kubernetes:core/v1:Service postgres-headless", `${T.netpol} postgres`,
+            ]);
+            assert.deepEqual(p.dependsOn(p.get(T.deployment, "redis")), [
+                "kubernetes:core/v1:Secret redis-credentials", "kubernetes:core/v1:PersistentVolumeClaim redis-data", `${T.netpol} redis`,
+            ]);
+        });
+
         it("makes every workload wait for the guard-rails", () => {
             for (const [type, name] of [["WebService", "backend"], ["WebService", "frontend"], ["Postgres", "postgres"], ["Redis", "redis"]]) {
                 assert.deepEqual(p.dependsOn(p.get(`platform:app:${type}`, name)), ["platform:app:NamespaceGuardrails kaizen-studio"], name);
