@@ -2,9 +2,8 @@
 // application, and export the outputs other projects read through StackReference (README: "Stack outputs").
 
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 import { ClusterAddons } from "./components/addons";
-import { App } from "./components/app";
+import { App, databaseUrl as appDatabaseUrl } from "./components/app";
 import { AppSecrets } from "./components/appSecrets";
 import { POSTGRES_PORT, REDIS_PORT } from "./components/networkGraph";
 import { loadStack } from "./stacks/load";
@@ -59,9 +58,7 @@ export const databaseUser = config.postgres.enabled ? config.postgres.user : und
 /** Secret with POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB. */
 export const postgresCredentialsSecret = app.postgres?.credentialsSecretName;
 /** Connection URL with the password: a secret output. */
-export const databaseUrl = app.postgres
-    ? pulumi.secret(pulumi.interpolate`postgresql://${config.postgres.user}:${secrets.values.postgresPassword}@${app.postgres.host}:${POSTGRES_PORT}/${config.postgres.database}`)
-    : undefined;
+export const databaseUrl = config.postgres.enabled ? appDatabaseUrl(config, secrets.values.postgresPassword) : undefined;
 export const redisHost = app.redis?.host;
 export const redisPort = config.redis.enabled ? REDIS_PORT : undefined;
 export const redisCredentialsSecret = app.redis?.credentialsSecretName;

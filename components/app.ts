@@ -31,6 +31,12 @@ export function serviceHost(cfg: PlatformConfig, service: string): string {
     return `${service}.${cfg.namespace}.svc.cluster.local`;
 }
 
+/** The PostgreSQL connection URL with the password: a secret. */
+export function databaseUrl(cfg: PlatformConfig, password: pulumi.Input<string>): pulumi.Output<string> {
+    const p = cfg.postgres;
+    return pulumi.secret(pulumi.interpolate`postgresql://${p.user}:${password}@${serviceHost(cfg, POSTGRES_NAME)}:${POSTGRES_PORT}/${p.database}`);
+}
+
 /** Plain environment of a service: shared app settings, then addresses of what it uses, then its own env. */
 export function serviceEnv(cfg: PlatformConfig, s: ServiceSpec): Record<string, string> {
     const env: Record<string, string> = {
@@ -63,8 +69,7 @@ export function serviceEnv(cfg: PlatformConfig, s: ServiceSpec): Record<string, 
 export function serviceSecretEnv(cfg: PlatformConfig, s: ServiceSpec, secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Output<string>> {
     const env: Record<string, pulumi.Output<string>> = {};
     if (s.uses.includes("postgres")) {
-        const p = cfg.postgres;
-        env.DATABASE_URL = pulumi.interpolate`postgresql://${p.user}:${secrets.postgresPassword}@${serviceHost(cfg, POSTGRES_NAME)}:${POSTGRES_PORT}/${p.database}`;
+        env.DATABASE_URL = databaseUrl(cfg, secrets.postgresPassword);
     }
     if (s.uses.includes("redis")) {
         env.REDIS_URL = pulumi.interpolate`redis://:${secrets.redisPassword}@${serviceHost(cfg, REDIS_NAME)}:${REDIS_PORT}/0`;
@@ -72,7 +77,8 @@ export function serviceSecretEnv(cfg: PlatformConfig, s: ServiceSpec, secrets: R
     for (const [variable, key] of Object.entries(s.secretEnv)) {
         const value = secrets[key];
         if (value === undefined) {
-            throw new Error(`services.${s.name}.secretEnv.${variable}: secret '${key}' is not enabled for this stack`);
+            // Config validation refuses this; the guard keeps a Secret from silently missing a key.
+            throw new Error(`services.${s.name}.secretEnv ${variable}: secret '${key}' is not one this stack has`);
         }
         env[variable] = value;
     }

@@ -2,6 +2,7 @@
 // writable emptyDirs, dependency-wait init containers and rollout checksums.
 
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { EXPORTER_RESOURCES, ProbeSpec, ResourceSpec, WAIT_CONTAINER_RESOURCES } from "../stacks/types";
 
@@ -100,6 +101,14 @@ export function waitForContainer(dep: Dependency, image: string): k8s.types.inpu
         securityContext: restrictedContainerSecurityContext(),
         resources: resources(WAIT_CONTAINER_RESOURCES),
     };
+}
+
+/**
+ * sha256 of secret values for a `checksum/secret` annotation, unsecreted: a digest of high-entropy
+ * values reveals nothing, and a plain annotation shows in diffs that the pods will roll.
+ */
+export function secretChecksum(values: pulumi.Input<Readonly<Record<string, pulumi.Input<string>>>>): pulumi.Output<string> {
+    return pulumi.unsecret(pulumi.output(values).apply((v) => checksum(v as Record<string, string>)));
 }
 
 /** Stable sha256 of a string map (keys sorted), for pod-template annotations that roll pods on change. */

@@ -7,7 +7,7 @@ import { PostgresSpec } from "../stacks/types";
 import { POSTGRES_EXPORTER_PORT, POSTGRES_PORT } from "./networkGraph";
 import {
     checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-    secretEnvVar, selectorLabels, writableDirs,
+    secretChecksum, secretEnvVar, selectorLabels, writableDirs,
 } from "./podSpec";
 
 export interface PostgresArgs {
@@ -147,10 +147,9 @@ export class Postgres extends pulumi.ComponentResource {
         }, parent);
 
         const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(POSTGRES_NAME), spec: args.networkPolicy }, parent);
-        const secretChecksum = pulumi.unsecret(pulumi.output(args.password).apply((p) => checksum({ p })));
         new k8s.apps.v1.StatefulSet(name, {
             metadata: meta(POSTGRES_NAME),
-            spec: statefulSetSpec(args, checksum(conf), secretChecksum),
+            spec: statefulSetSpec(args, checksum(conf), secretChecksum({ POSTGRES_PASSWORD: args.password })),
         }, { parent: this, dependsOn: [secret, configMap, headless, networkPolicy], protect: s.protect });
 
         this.serviceName = svc.metadata.name;

@@ -11,8 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { RedisSpec } from "../stacks/types";
 import { REDIS_EXPORTER_PORT, REDIS_PORT } from "./networkGraph";
 import {
-    checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-    secretEnvVar, selectorLabels,
+    execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
+    secretChecksum, secretEnvVar, selectorLabels,
 } from "./podSpec";
 
 export interface RedisArgs {
@@ -108,10 +108,9 @@ export class Redis extends pulumi.ComponentResource {
         }, { parent: this, retainOnDelete: true, protect: s.protect });
 
         const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(REDIS_NAME), spec: args.networkPolicy }, parent);
-        const secretChecksum = pulumi.unsecret(pulumi.output(args.password).apply((p) => checksum({ p })));
         new k8s.apps.v1.Deployment(name, {
             metadata: meta(REDIS_NAME),
-            spec: deploymentSpec(args, secretChecksum),
+            spec: deploymentSpec(args, secretChecksum({ REDIS_PASSWORD: args.password })),
         }, { parent: this, dependsOn: [secret, pvc, networkPolicy] });
 
         const svc = new k8s.core.v1.Service(name, {

@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSpec } from "../stacks/types";
 import {
-    Dependency, checksum, httpProbe, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
+    Dependency, checksum, httpProbe, secretChecksum, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
     selectorLabels, waitForContainer, writableDirs,
 } from "./podSpec";
 
@@ -112,11 +112,6 @@ export function hpaSpec(s: ServiceSpec, deploymentName: pulumi.Input<string>): k
             scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 30 }] },
         },
     };
-}
-
-/** sha256 of the secret environment, unsecreted: a digest of high-entropy values reveals nothing. */
-function secretChecksum(secretEnv: Readonly<Record<string, pulumi.Input<string>>>): pulumi.Output<string> {
-    return pulumi.unsecret(pulumi.output(secretEnv).apply((values) => checksum(values as Record<string, string>)));
 }
 
 export class WebService extends pulumi.ComponentResource {

@@ -11,7 +11,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderStack, toYaml } from "./render";
+import { manifest, renderStack } from "./render";
 import { ROOT } from "./lib/mockRun";
 
 function kubectl(args: string[]): void {
@@ -51,9 +51,8 @@ async function main(argv: string[]): Promise<void> {
         for (let i = 0; i < runs; i++) {
             evalTimes.push(await timed(async () => {
                 const { objects } = await renderStack(stack);
-                const ordered = [...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind !== "Namespace")];
                 file = path.join(dir, `${stack}.yaml`);
-                fs.writeFileSync(file, toYaml(ordered));
+                fs.writeFileSync(file, manifest(objects));
                 const ws = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet") as { kind: string; metadata: { name: string; namespace: string } }[];
                 workloads = ws.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`);
                 namespace = ws[0].metadata.namespace;

@@ -44,6 +44,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** One multi-document YAML for `kubectl apply`: namespaces first, then the program's registration order. */
+export function manifest(objects: readonly Record<string, unknown>[]): string {
+    return toYaml([...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind !== "Namespace")]);
+}
+
 export interface Rendered {
     /** Kubernetes objects (apiVersion/kind/metadata...), secrets redacted. */
     readonly objects: Record<string, unknown>[];

@@ -9,7 +9,7 @@
 
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { CONFIG_NAMESPACE, resolveConfig } from "../stacks/config";
+import { CONFIG_NAMESPACE, resolveConfig, splitConfig } from "../stacks/config";
 import { SECRET_KEYS, SecretDef, generateSecret, planInit, planRotate, secretStatus } from "../stacks/secrets";
 import { PlatformConfig } from "../stacks/types";
 
@@ -27,37 +27,14 @@ function pulumi(args: string[], input?: string): string {
     return result.stdout;
 }
 
-interface ConfigEntry {
-    readonly value?: string;
-    readonly objectValue?: unknown;
-    readonly secret: boolean;
-}
-
-/** The stack's config without secret values, and which secret keys are set. */
-function readStack(stack: string): { cfg: PlatformConfig; setKeys: Set<string>; plaintextKeys: string[] } {
-    const entries = JSON.parse(pulumi(["config", "--json", "--stack", stack])) as Record<string, ConfigEntry>;
-    const raw: Record<string, unknown> = {};
-    const setKeys = new Set<string>();
-    const plaintextKeys: string[] = [];
-    for (const [fullKey, entry] of Object.entries(entries)) {
-        const key = fullKey.replace(`${CONFIG_NAMESPACE}:`, "");
-        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) {
-            continue;
-        }
-        if (SECRET_KEYS.includes(key)) {
-            if (entry.secret || (entry.value ?? "") !== "") {
-                setKeys.add(key);
-            }
-            if (!entry.secret && (entry.value ?? "") !== "") {
-                plaintextKeys.push(key);
-            }
-            continue;
-        }
-        raw[key] = entry.objectValue ?? entry.value;
-    }
+/** The stack's config without secret values (`pulumi config --json` hides them), and which secret keys are set. */
+function readStack(stack: string): { cfg: PlatformConfig; setKeys: Set<string>; plaintextKeys: readonly string[] } {
+    const json = JSON.parse(pulumi(["config", "--json", "--stack", stack])) as Record<string, { value?: string; objectValue?: unknown; secret: boolean }>;
+    const entries = Object.entries(json).map(([key, e]) => ({ key, value: e.objectValue ?? e.value, secret: e.secret }));
+    const { raw, secretKeys } = splitConfig(entries);
     // Validate everything except which secrets are missing: that is what this command fixes.
     const cfg = resolveConfig(stack, raw, { set: SECRET_KEYS, plaintext: [] });
-    return { cfg, setKeys, plaintextKeys };
+    return { cfg, setKeys: new Set(secretKeys.set), plaintextKeys: secretKeys.plaintext };
 }
 
 function store(stack: string, values: Record<string, string>): void {

@@ -432,6 +432,43 @@ function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
     }
 }
 
+/** One config entry as Pulumi reports it: the full key, its parsed value (absent for a hidden secret) and whether it is stored encrypted. */
+export interface ConfigEntry {
+    readonly key: string;
+    readonly value?: unknown;
+    readonly secret: boolean;
+}
+
+/**
+ * Splits a stack's config entries into the raw values to validate and which secret keys are set.
+ * A secret key's value never enters `raw`, so no validation message can echo it; any other encrypted
+ * value (e.g. a misspelt secret key) is validated as an unknown key without its value. A secret key
+ * whose value is "" (the Pulumi.yaml default) is unset.
+ */
+export function splitConfig(entries: readonly ConfigEntry[]): { raw: Record<string, unknown>; secretKeys: SecretKeyState } {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    const raw: Record<string, unknown> = {};
+    const set: string[] = [];
+    const plaintext: string[] = [];
+    for (const entry of entries) {
+        if (!entry.key.startsWith(prefix)) {
+            continue;
+        }
+        const key = entry.key.slice(prefix.length);
+        if (SECRET_KEYS.includes(key)) {
+            if (entry.value === undefined ? entry.secret : entry.value !== "") {
+                set.push(key);
+                if (!entry.secret) {
+                    plaintext.push(key);
+                }
+            }
+        } else {
+            raw[key] = entry.secret ? "[secret]" : entry.value;
+        }
+    }
+    return { raw, secretKeys: { set, plaintext } };
+}
+
 /**
  * Validates one stack's raw config (keys without the namespace prefix, values JSON-parsed, secret
  * values left out) and applies defaults.

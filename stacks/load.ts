@@ -2,8 +2,7 @@
 // and the secret Outputs from here.
 
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, resolveConfig } from "./config";
-import { SECRET_KEYS } from "./secrets";
+import { CONFIG_NAMESPACE, resolveConfig, splitConfig } from "./config";
 import { PlatformConfig } from "./types";
 
 export interface LoadedStack {
@@ -33,35 +32,13 @@ function parse(value: string): unknown {
  * returns the typed config, or throws one error listing every problem before any resource exists.
  */
 export function loadStack(): LoadedStack {
-    const all = pulumi.runtime.allConfig();
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw: Record<string, unknown> = {};
-    const set: string[] = [];
-    const plaintext: string[] = [];
-    for (const [fullKey, value] of Object.entries(all)) {
-        if (!fullKey.startsWith(prefix)) {
-            continue;
-        }
-        const key = fullKey.slice(prefix.length);
-        if (SECRET_KEYS.includes(key)) {
-            // Project defaults of "" mean unset. A secret's value never enters `raw`, so no
-            // validation message can echo it.
-            if (value !== "") {
-                set.push(key);
-                if (!storedEncrypted(fullKey)) {
-                    plaintext.push(key);
-                }
-            }
-            continue;
-        }
-        // Any other encrypted value (e.g. a misspelt secret key) is validated as an unknown key
-        // without its value.
-        raw[key] = storedEncrypted(fullKey) ? "[secret]" : parse(value);
-    }
-    const config = resolveConfig(pulumi.getStack(), raw, { set, plaintext });
+    const entries = Object.entries(pulumi.runtime.allConfig())
+        .map(([key, value]) => ({ key, value: parse(value), secret: storedEncrypted(key) }));
+    const { raw, secretKeys } = splitConfig(entries);
+    const config = resolveConfig(pulumi.getStack(), raw, secretKeys);
     const cfg = new pulumi.Config(CONFIG_NAMESPACE);
     const secretValues: Record<string, pulumi.Output<string>> = {};
-    for (const key of set) {
+    for (const key of secretKeys.set) {
         secretValues[key] = cfg.requireSecret(key);
     }
     return { config, secretValues };

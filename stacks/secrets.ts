@@ -96,6 +96,11 @@ export function readSecretSettings(r: ObjectReader, env: Environment): SecretSet
     return spec;
 }
 
+/** The secrets this stack needs that are not set. */
+function unsetNeeded(cfg: PlatformConfig, setKeys: ReadonlySet<string>): SecretDef[] {
+    return SECRET_DEFS.filter((d) => d.neededBy(cfg) && !setKeys.has(d.key));
+}
+
 /**
  * Problems with the secrets a stack needs, given which secret keys are set: external secrets are
  * always required when needed; generated ones only when the stack requires configured secrets, and
@@ -103,10 +108,7 @@ export function readSecretSettings(r: ObjectReader, env: Environment): SecretSet
  */
 export function missingSecrets(cfg: PlatformConfig, setKeys: ReadonlySet<string>): string[] {
     const problems: string[] = [];
-    for (const def of SECRET_DEFS) {
-        if (!def.neededBy(cfg) || setKeys.has(def.key)) {
-            continue;
-        }
+    for (const def of unsetNeeded(cfg, setKeys)) {
         if (def.kind === "external") {
             problems.push(`${def.key}: is required: ${def.description}; set it with 'pulumi config set --secret ${def.key} <value> --stack ${cfg.stack}'`);
         } else if (def.kind !== "password" || cfg.secrets.requireConfigured) {
@@ -147,7 +149,7 @@ export function secretStatus(cfg: PlatformConfig, setKeys: ReadonlySet<string>):
 
 /** What `init` does: generate every needed, unset, generatable secret; an RSA pair as a whole. */
 export function planInit(cfg: PlatformConfig, setKeys: ReadonlySet<string>): { generate: SecretDef[]; external: SecretDef[] } {
-    const missing = SECRET_DEFS.filter((d) => d.neededBy(cfg) && !setKeys.has(d.key));
+    const missing = unsetNeeded(cfg, setKeys);
     const generate = missing.filter((d) => d.kind === "password" || d.kind === "rsaPrivateKey");
     // A missing public key alone is regenerated with its private key, so the two always match.
     if (missing.some((d) => d.kind === "rsaPublicKey") && !generate.some((d) => d.kind === "rsaPrivateKey")) {

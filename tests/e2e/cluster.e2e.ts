@@ -13,7 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderStack, toYaml } from "../../scripts/render";
+import { manifest, renderStack } from "../../scripts/render";
 import { ROOT } from "./workspace";
 
 function kubectl(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
@@ -45,11 +45,8 @@ describe("objects against a live API server", function () {
         ok(["wait", "--for=condition=Established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com",
             "crd/prometheusrules.monitoring.coreos.com", "crd/clusterissuers.cert-manager.io"]);
         for (const stack of Object.keys(STACKS)) {
-            const { objects } = await renderStack(stack);
-            // Namespaces first, then everything else in the program's registration order.
-            const ordered = [...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind !== "Namespace")];
             files[stack] = path.join(dir, `${stack}.yaml`);
-            fs.writeFileSync(files[stack], toYaml(ordered));
+            fs.writeFileSync(files[stack], manifest((await renderStack(stack)).objects));
         }
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));

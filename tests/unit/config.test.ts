@@ -2,7 +2,7 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, SecretKeyState, imageTag, resolveConfig } from "../../stacks/config";
+import { ConfigValidationError, SecretKeyState, imageTag, resolveConfig, splitConfig } from "../../stacks/config";
 import { parseQuantity } from "../../stacks/reader";
 import * as fs from "fs";
 import * as path from "path";
@@ -277,6 +277,19 @@ describe("config validation", () => {
     it("allows latest in dev, where images are not required to be pinned", () => {
         const raw = edited("dev", (c) => { svc(c, "backend").image = "registry.yourdomain.com/kaizen-studio-backend:latest"; });
         assert.deepEqual(problemsOf("dev", raw), []);
+    });
+
+    it("splits config entries into values to validate and secret keys, never passing a secret's value on", () => {
+        const { raw, secretKeys } = splitConfig([
+            { key: "platform:environment", value: "dev", secret: false },
+            { key: "platform:redisPassword", value: "typed-in-plain", secret: false },
+            { key: "platform:postgresPassword", secret: true },
+            { key: "platform:jwtSecret", value: "", secret: false },
+            { key: "platform:jwtSecrett", value: "hidden", secret: true },
+            { key: "kubernetes:context", value: "x", secret: false },
+        ]);
+        assert.deepEqual(raw, { environment: "dev", jwtSecrett: "[secret]" });
+        assert.deepEqual(secretKeys, { set: ["redisPassword", "postgresPassword"], plaintext: ["redisPassword"] });
     });
 
     it("parses image tags and quantities", () => {
