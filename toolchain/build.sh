@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local toolchain from the Go module proxy (and the npm registry) into a cache outside the
 # repo, keyed by the versions in toolchain/versions.env:
-#   Pulumi CLI (+ the Node.js language host and the kubernetes/random provider plugins when the
-#   proxy serves them), a local Kubernetes control plane (etcd, kube-apiserver,
+#   Pulumi CLI, the Node.js language host and the Kubernetes provider plugin (from the
+#   module versions the proxy serves), a local Kubernetes control plane (etcd, kube-apiserver,
 #   kube-controller-manager, kube-scheduler, kubectl), kwok/kwokctl, and actionlint.
 #
 #   bash toolchain/build.sh [build] [PIECE...]  build what is missing (all pieces by default), check
@@ -11,7 +11,7 @@
 #   bash toolchain/build.sh env                 print `export ...` lines: eval "$(bash toolchain/build.sh env)"
 #   bash toolchain/build.sh dir                 print the cache folder of this version set
 #
-# Pieces: kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes provider-random
+# Pieces: kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes
 # actionlint. Each piece has a stamp; a warm run only checks (seconds). Exit codes: 0 everything
 # built; 1 a piece failed to build (its module, version and log tail are printed); 3 the only missing
 # pieces are modules the Go module proxy refuses (see toolchain/README.md).
@@ -26,7 +26,7 @@ root="${PLATFORM_TOOLCHAIN_DIR:-$HOME/.cache/platform-toolchain}/$key"
 bin="$root/bin"
 logs="$root/logs"
 stamps="$root/stamps"
-ALL_PIECES="kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes provider-random actionlint"
+ALL_PIECES="kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes actionlint"
 REFUSED=42 # a build function returns this when the module proxy refuses a module
 
 say() { printf '[toolchain] %s\n' "$*" >&2; }
@@ -166,32 +166,27 @@ build_nodejs_scripts() {
     [ -z "${tmp:-}" ] || rm -rf "$tmp"
 }
 
-# The Node.js language host: its module has no tags, so it is required by the pseudo-version of the
-# commit of the pkg/v3 release tag.
+# The Node.js language host. Newer hosts (module sdk/nodejs/cmd/pulumi-language-nodejs/v3) are refused
+# by the proxy at every commit tried; sdk/v3 at $PULUMI_LANGUAGE_NODEJS_SDK still holds the host as a
+# package and is served. A wrapper module requires it, repeats its non-local replaces, and imports the
+# package from a tools file so `go mod tidy` keeps its dependencies.
 build_language_nodejs() {
-    local dir="$root/src/language-nodejs" hash lang="github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3" pv
-    hash=$(mod_json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" | json_field Hash) || return $?
-    [ -n "$hash" ] || { echo "no Origin.Hash for pkg/v3@v$PULUMI_VERSION"; return 1; }
-    pv=$(mod_json "$lang@$hash" | json_field Version) || return $?
-    echo "language host: $lang@$pv (commit $hash)"
-    pulumi_wrapper "$dir" || return $?
-    cd "$dir"
-    sed -i "s#^require (#require (\n    $lang $pv#" go.mod
-    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$(PULUMI_LDFLAGS)" \
-        -o "$bin/pulumi-language-nodejs" "$lang"
-}
-
-# provider_source NAME MODULE ROOTMODULE VERSION: copies the provider module of the commit of release
-# VERSION (found through the repository's root module, which carries the tags) into a writable build
-# folder and prints that folder.
-provider_source() {
-    local name=$1 mod=$2 rootmod=$3 v=$4 hash pv srcdir dir="$root/src/$1"
-    hash=$(mod_json "$rootmod@v$v+incompatible" | json_field Hash) || return $?
-    pv=$(mod_json "$mod@$hash" | json_field Version) || return $?
-    srcdir=$(mod_json "$mod@$pv" | json_field Dir) || return $?
-    echo "$name: $mod@$pv (commit $hash)" >&2
-    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$srcdir/." "$dir/" && chmod -R u+w "$dir"
-    echo "$dir"
+    local v="$PULUMI_LANGUAGE_NODEJS_SDK" dir="$root/src/language-nodejs" gomod
+    local pkg=github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+    gomod=$(mod_json "github.com/pulumi/pulumi/sdk/v3@v$v" | json_field GoMod) || return $?
+    rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+    {
+        echo "module local/language-nodejs"
+        echo
+        grep -m1 '^go ' "$gomod"
+        echo
+        echo "require github.com/pulumi/pulumi/sdk/v3 v$v"
+        wrapper_replaces "$gomod"
+    } > go.mod
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > tools.go
+    go mod tidy
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" \
+        -o "$bin/pulumi-language-nodejs" "$pkg"
 }
 
 # minify_json IN OUT [VERSION]: minified JSON, with a top-level "version" set when given.
@@ -201,37 +196,27 @@ minify_json() {
              fs.writeFileSync(process.argv[2], JSON.stringify(j));' "$1" "$2" "${3:-}"
 }
 
+# The Kubernetes provider from the one commit the proxy serves (versions.env), copied into a
+# writable folder: its go.mod replaces sdk/v4 with ../sdk (not in the module zip), so the published
+# sdk/v4 is required instead; main.go embeds two generated files that are not in the zip either.
+# The binary reports PULUMI_KUBERNETES_VERSION, the npm SDK version package.json pins.
 build_provider_kubernetes() {
-    local v="$PULUMI_KUBERNETES_VERSION" dir cmd
-    dir=$(provider_source provider-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 \
-        github.com/pulumi/pulumi-kubernetes "$v") || return $?
+    local v="$PULUMI_KUBERNETES_VERSION" dir="$root/src/provider-kubernetes" srcdir cmd
+    local mod=github.com/pulumi/pulumi-kubernetes/provider/v4
+    srcdir=$(mod_json "$mod@$PULUMI_KUBERNETES_PROVIDER_MODULE" | json_field Dir) || return $?
+    mod_json "github.com/pulumi/pulumi-kubernetes/sdk/v4@$PULUMI_KUBERNETES_SDK_MODULE" >/dev/null || return $?
+    echo "provider-kubernetes: $mod@$PULUMI_KUBERNETES_PROVIDER_MODULE as version $v"
+    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$srcdir/." "$dir/" && chmod -R u+w "$dir"
     cd "$dir"
-    # go.mod replaces sdk/v4 with ../sdk: require the published SDK of the same release instead.
     go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 \
-        -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v"
+        -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@$PULUMI_KUBERNETES_SDK_MODULE"
     cmd=cmd/pulumi-resource-kubernetes
     minify_json "$cmd/schema.json" "$cmd/schema-embed.json" "$v"
     minify_json "$cmd/terraform-mapping.json" "$cmd/terraform-mapping-embed.json"
+    # The schema the binary serves, kept for the schema test (tests/e2e/schema.e2e.ts).
+    cp "$cmd/schema-embed.json" "$root/provider-kubernetes-schema.json"
     go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" \
         -o "$bin/pulumi-resource-kubernetes" "./$cmd"
-}
-
-build_provider_random() {
-    local v="$PULUMI_RANDOM_VERSION" dir cmd shimdir
-    dir=$(provider_source provider-random github.com/pulumi/pulumi-random/provider/v4 \
-        github.com/pulumi/pulumi-random "$v") || return $?
-    cd "$dir"
-    # The shim (a separate module replaced with ./shim) is not in the module zip: recreate it.
-    shimdir="$dir/shim"
-    mkdir -p "$shimdir"
-    cp "$here/wrappers/random-shim/shim.go" "$shimdir/shim.go"
-    local tfr
-    tfr=$(sed -n 's#^[[:space:]]*\(github.com/terraform-providers/terraform-provider-random\) \(v[^ ]*\).*#\1 \2#p' go.mod | head -n 1)
-    printf 'module github.com/terraform-providers/terraform-provider-random/shim\n\ngo 1.24\n\nrequire %s\n' "$tfr" > "$shimdir/go.mod"
-    cmd=cmd/pulumi-resource-random
-    minify_json "$cmd/schema.json" "$cmd/schema-embed.json" "$v"
-    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$v" \
-        -o "$bin/pulumi-resource-random" "./$cmd"
 }
 
 build_actionlint() {
@@ -259,16 +244,15 @@ declare -A MODULE_OF=(
     [kwok]="sigs.k8s.io/kwok@v$KWOK_VERSION"
     [pulumi]="github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION"
     [nodejs-scripts]="npm @pulumi/pulumi@$PULUMI_VERSION"
-    [language-nodejs]="github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 (commit of v$PULUMI_VERSION)"
-    [provider-kubernetes]="github.com/pulumi/pulumi-kubernetes/provider/v4 (commit of v$PULUMI_KUBERNETES_VERSION)"
-    [provider-random]="github.com/pulumi/pulumi-random/provider/v4 (commit of v$PULUMI_RANDOM_VERSION)"
+    [language-nodejs]="github.com/pulumi/pulumi/sdk/v3@v$PULUMI_LANGUAGE_NODEJS_SDK (nodejs/cmd/pulumi-language-nodejs)"
+    [provider-kubernetes]="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE"
     [actionlint]="github.com/rhysd/actionlint@v$ACTIONLINT_VERSION"
 )
 declare -A BINS_OF=(
     [kube]="kube-apiserver kube-controller-manager kube-scheduler kubectl"
     [etcd]="etcd" [kwok]="kwok kwokctl" [pulumi]="pulumi"
     [nodejs-scripts]="pulumi-resource-pulumi-nodejs" [language-nodejs]="pulumi-language-nodejs"
-    [provider-kubernetes]="pulumi-resource-kubernetes" [provider-random]="pulumi-resource-random"
+    [provider-kubernetes]="pulumi-resource-kubernetes"
     [actionlint]="actionlint"
 )
 failed=() refused=()
@@ -350,7 +334,6 @@ case $cmd in
             run_step "$piece"
         done
         install_plugin kubernetes "$PULUMI_KUBERNETES_VERSION" || failed+=("plugin-kubernetes")
-        install_plugin random "$PULUMI_RANDOM_VERSION" || failed+=("plugin-random")
         check || true
         say "cache: $root ($(( $(date +%s) - t0 ))s)"
         if [ ${#failed[@]} -gt 0 ]; then
