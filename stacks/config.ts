@@ -277,6 +277,7 @@ function readMonitoring(r: ObjectReader): MonitoringSpec {
         scrapeInterval: r.string("scrapeInterval", { default: "30s", pattern: { re: /^\d+(s|m)$/, maxLength: 6, text: "a Prometheus duration such as 30s" } }),
         alerts,
         dashboardLabel: r.string("dashboardLabel", { default: "grafana_dashboard", pattern: { re: /^[a-z0-9A-Z._/-]+$/, maxLength: 63, text: "a label key" } }),
+        crdsFromCluster: r.bool("crdsFromCluster", false),
     };
     r.done();
     return spec;
@@ -362,6 +363,10 @@ function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
             errors.add(`services.${s.name}.ingressPath`, s.ingressPath, `must be unique; '${other}' already routes it`);
         }
         paths.set(s.ingressPath, s.name);
+    }
+    // A ServiceMonitor or PrometheusRule whose CRD nothing installs fails halfway through `pulumi up`.
+    if (cfg.monitoring.enabled && !cfg.addons.kubePrometheusStack.enabled && !cfg.monitoring.crdsFromCluster) {
+        errors.add("monitoring.enabled", true, "needs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule): set addons.kubePrometheusStack.enabled: true, or monitoring.crdsFromCluster: true where the cluster already has them, or monitoring.enabled: false");
     }
     if (cfg.ingress.enabled && paths.size === 0) {
         errors.add("ingress.enabled", true, "needs at least one service with an ingressPath, or ingress.enabled: false");

@@ -135,6 +135,11 @@ export interface MonitoringSpec {
     readonly alerts: AlertThresholds;
     /** Label the Grafana dashboard sidecar watches for. */
     readonly dashboardLabel: string;
+    /**
+     * The cluster already has the prometheus-operator CRDs (ServiceMonitor, PrometheusRule) from
+     * outside this stack. Default false: monitoring then needs the kube-prometheus-stack add-on.
+     */
+    readonly crdsFromCluster: boolean;
 }
 
 /** Where other cluster pods live, for NetworkPolicy peers. */

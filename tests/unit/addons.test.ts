@@ -124,6 +124,7 @@ describe("cluster add-ons", () => {
     it("switches each add-on off for clusters that already have it", async () => {
         const c = stackConfig("dev");
         c.addons = { ingressNginx: { enabled: true }, metricsServer: { enabled: false } };
+        c.monitoring = { enabled: true, crdsFromCluster: true };
         const p = await runProgram("dev", c);
         assert.deepEqual(p.all(RELEASE).map((r) => r.inputs.name), ["ingress-nginx"]);
         assert.equal(p.all("kubernetes:cert-manager.io/v1:ClusterIssuer").length, 0);
@@ -139,6 +140,7 @@ describe("cluster add-ons", () => {
             certManager: { enabled: true, acmeEmail: "ops@example.com", chart: "oci://registry.internal/charts/cert-manager", version: "v1.18.2" },
             metricsServer: { enabled: true, chart: "./charts/metrics-server" },
         };
+        c.monitoring = { enabled: false };
         const p = await runProgram("dev", c, { grafanaAdminPassword: "x" });
         const nginx = p.get(RELEASE, "addons-ingress-nginx").inputs;
         assert.deepEqual(nginx.repositoryOpts, { repo: "https://charts.mirror.internal/ingress-nginx" });

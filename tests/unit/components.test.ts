@@ -442,6 +442,7 @@ describe("components (other shapes by config alone)", () => {
     it("sends HSTS from the Ingress when the cluster's controller is not managed here", async () => {
         const c = stackConfig("dev");
         c.addons = {};
+        c.monitoring = { enabled: true, crdsFromCluster: true };
         const p = await runProgram("dev", c);
         assert.equal(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data["Strict-Transport-Security"], "max-age=31536000; includeSubDomains");
         assert.deepEqual(p.dependsOn(p.get(T.ingress, "kaizen-studio")), ["kubernetes:core/v1:ConfigMap kaizen-studio-security-headers"]);

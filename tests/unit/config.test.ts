@@ -140,6 +140,11 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "monitoring.alerts.errorRateRatio: 5 is not allowed: must be a ratio greater than 0 and at most 1",
     },
     {
+        what: "monitoring on while nothing installs the prometheus-operator CRDs", stack: "dev",
+        edit: (c) => { (c.addons as Raw).kubePrometheusStack = { enabled: false }; },
+        problem: "monitoring.enabled: true is not allowed: needs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule): set addons.kubePrometheusStack.enabled: true, or monitoring.crdsFromCluster: true where the cluster already has them, or monitoring.enabled: false",
+    },
+    {
         what: "insecure kubelet TLS in prod", stack: "prod",
         edit: (c) => { (c.addons as Raw).metricsServer = { enabled: true, kubeletInsecureTls: true }; },
         problem: "addons.metricsServer.kubeletInsecureTls: true is not allowed: must be false in prod",
@@ -272,6 +277,16 @@ describe("config validation", () => {
         assert.equal(cfg.network.monitoringNamespace, "observability");
         const explicit = resolveConfig("dev", edited("dev", (c) => { c.network = { monitoringNamespace: "prom" }; }), ALL_SECRETS);
         assert.equal(explicit.network.monitoringNamespace, "prom");
+    });
+
+    it("takes monitoring CRDs from the cluster when the stack says the cluster has them", () => {
+        const cfg = resolveConfig("dev", edited("dev", (c) => {
+            (c.addons as Raw).kubePrometheusStack = { enabled: false };
+            (c.monitoring as Raw).crdsFromCluster = true;
+        }), ALL_SECRETS);
+        assert.equal(cfg.monitoring.enabled, true);
+        assert.equal(cfg.monitoring.crdsFromCluster, true);
+        assert.equal(resolveConfig("dev", edited("dev", () => undefined), ALL_SECRETS).monitoring.crdsFromCluster, false);
     });
 
     it("allows latest in dev, where images are not required to be pinned", () => {
