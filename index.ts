@@ -5,12 +5,16 @@ import * as k8s from "@pulumi/kubernetes";
 import { ClusterAddons } from "./components/addons";
 import { App, databaseUrl as appDatabaseUrl } from "./components/app";
 import { AppSecrets } from "./components/appSecrets";
+import { forceFieldOwnership } from "./components/fieldOwnership";
 import { POSTGRES_PORT, REDIS_PORT } from "./components/networkGraph";
 import { loadStack } from "./stacks/load";
 import { SECRET_DEFS } from "./stacks/secrets";
 
 // Throws one error listing every config problem before any resource is registered.
 const { config, secretValues } = loadStack();
+
+// Hand edits to declared fields are drift that the next `pulumi up` reverts (components/fieldOwnership.ts).
+forceFieldOwnership();
 
 const cluster = new k8s.Provider("cluster", {
     ...(config.cluster.kubeconfig ? { kubeconfig: config.cluster.kubeconfig } : {}),

@@ -13,7 +13,8 @@
 # zone-a/b/c), Pod Security Admission and the other default admission plugins, RBAC, and a default
 # StorageClass `standard` served by a small provisioner loop that creates a PersistentVolume for each
 # Pending PVC of a class with provisioner local.platform/fake and deletes the PVs their claims
-# release. Kubeconfig: .local/kubeconfig; state and logs: .local/kwok/ (both git-ignored).
+# release. The same loop publishes an address for each Ingress whose IngressClass exists, as an
+# ingress controller would. Kubeconfig: .local/kubeconfig; state and logs: .local/kwok/ (both git-ignored).
 # Env: PLATFORM_CLUSTER_NAME (default platform), PLATFORM_CLUSTER_NODES (default 3).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -172,6 +173,23 @@ stop_provisioner() {
     rm -f "$prov_pid"
 }
 
+# Stands in for an ingress controller's status updates: an Ingress whose IngressClass exists in the
+# cluster (i.e. some controller was installed for it) gets 127.0.0.1 as its load-balancer address,
+# as a controller publishes one; an Ingress of a class nobody installed keeps an empty status, as in
+# a real cluster.
+publish_ingress_addresses() {
+    local ingressclasses ns ing cls
+    ingressclasses=$(kubectl get ingressclass -o go-template='{{range .items}}{{.metadata.name}} {{end}}' 2>/dev/null) || return 0
+    [ -n "$ingressclasses" ] || return 0
+    kubectl get ingress -A -o go-template='{{range .items}}{{if not .status.loadBalancer.ingress}}{{.metadata.namespace}} {{.metadata.name}} {{or .spec.ingressClassName "-"}}{{"\n"}}{{end}}{{end}}' 2>/dev/null |
+    while read -r ns ing cls; do
+        case " $ingressclasses " in *" $cls "*) ;; *) continue ;; esac
+        kubectl patch ingress "$ing" -n "$ns" --subresource=status --type=merge \
+            -p '{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.1"}]}}}' >/dev/null 2>&1 &&
+            say "published 127.0.0.1 as the address of ingress $ns/$ing (class $cls)"
+    done
+}
+
 # The provisioner loop: a PersistentVolume (pre-bound through claimRef) for every Pending claim of a
 # class served by $PROVISIONER, and deletion of those PVs once released or failed, so a destroyed
 # claim never leaves a PV behind that blocks a later run. Exits when the cluster is gone.
@@ -211,6 +229,7 @@ spec:
   hostPath: {path: /var/lib/kwok-fake-volumes/$pv}
 EOF
         done
+        publish_ingress_addresses
         kubectl get pv -l local.platform/provisioner=fake -o go-template='{{range .items}}{{.metadata.name}} {{.status.phase}}{{"\n"}}{{end}}' 2>/dev/null |
         while read -r pv phase; do
             case $phase in

@@ -304,6 +304,7 @@ describe("components (prod stack)", () => {
                 "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
                 "nginx.ingress.kubernetes.io/proxy-body-size": "10m",
                 "nginx.ingress.kubernetes.io/custom-headers": "kaizen-studio/kaizen-studio-security-headers",
+                "pulumi.com/patchForce": "true",
             });
             assert.equal(Object.keys(a).some((k) => k.includes("snippet")), false);
         });
