@@ -138,6 +138,7 @@ export class App extends pulumi.ComponentResource {
             labels: { ...objectLabels(cfg.appName, "namespace", cfg.environment) },
             quota: cfg.quota,
             network: cfg.network,
+            holdsData: cfg.postgres.enabled || cfg.redis.enabled,
         }, parent);
         // Workloads wait for the quota, default limits and default-deny policy to exist.
         const inNamespace = { parent: this, dependsOn: [guardrails] };

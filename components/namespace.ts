@@ -14,6 +14,12 @@ export interface NamespaceGuardrailsArgs {
     readonly quota: QuotaSpec;
     /** Where cluster DNS runs, for the DNS egress rule. */
     readonly network: NetworkSpec;
+    /**
+     * The namespace holds data volumes that must outlive `pulumi destroy`. Default false. Deleting a
+     * Namespace deletes every PersistentVolumeClaim in it, whatever `retainOnDelete` or the PV's
+     * reclaim policy say, so such a namespace is left in place (and adopted again by the next up).
+     */
+    readonly holdsData?: boolean;
 }
 
 /** Namespace labels: the given labels plus Pod Security Admission enforcing `restricted`. */
@@ -72,7 +78,7 @@ export class NamespaceGuardrails extends pulumi.ComponentResource {
 
         const ns = new k8s.core.v1.Namespace(name, {
             metadata: { name: args.name, labels: namespaceLabels(args.labels) },
-        }, parent);
+        }, { ...parent, retainOnDelete: args.holdsData ?? false });
         const metadata = (suffix: string) => ({ name: `${args.name}-${suffix}`, namespace: ns.metadata.name, labels: { ...args.labels } });
 
         new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: metadata("quota"), spec: resourceQuotaSpec(args.quota) }, parent);

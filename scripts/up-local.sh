@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
 # The main job: from a fresh clone, bring the `local` stack up on a local cluster.
 #   npm run up:local
-# Installs dependencies, builds the toolchain if missing, starts the local cluster (loopback only),
-# uses a file state backend and a passphrase secrets provider under .local/ (git-ignored, no Pulumi
-# Cloud account), generates the stack's secrets, runs `pulumi up`, prints the outputs and how to
-# reach the app.
+# Installs dependencies, builds the toolchain if missing (Pulumi CLI, Node.js language host,
+# Kubernetes provider, control plane; cached outside the repo), starts the local cluster (loopback
+# only), uses a file state backend and a passphrase secrets provider under .local/ (git-ignored, no
+# Pulumi Cloud account), generates the stack's secrets into encrypted config, runs `pulumi up`,
+# prints the outputs and how to reach the app. A second run changes nothing.
+# Env: PLATFORM_STACK (local or local-<name>; default local), PLATFORM_STACK_FILE (default
+# stacks/local.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '[up:local] %s\n' "$*" >&2; }
+stack=${PLATFORM_STACK:-local}
+template=${PLATFORM_STACK_FILE:-stacks/local.yaml}
+[ -f "$template" ] || { say "no stack file $template"; exit 2; }
+# The committed Pulumi.{dev,staging,prod}.yaml belong to real clusters: never rewrite them here.
+case $stack in local|local-*) ;; *) say "PLATFORM_STACK must be 'local' or 'local-<name>' (got '$stack')"; exit 2 ;; esac
 
-[ -d node_modules ] || { say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; }
+[ -d node_modules/@pulumi/pulumi ] || { say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; }
 
-set +e
-bash toolchain/build.sh build
-rc=$?
-set -e
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-    say "toolchain build failed (exit $rc); see the messages above"
-    exit "$rc"
-fi
+bash toolchain/build.sh build || { say "toolchain build failed; see the messages above"; exit 1; }
 eval "$(bash toolchain/build.sh env)"
 
 bash toolchain/cluster.sh up
@@ -29,31 +30,21 @@ umask 077
 [ -s .local/passphrase ] || node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' > .local/passphrase
 export PULUMI_BACKEND_URL="file://$PWD/.local/state"
 export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/.local/passphrase"
-export PULUMI_SKIP_UPDATE_CHECK=true
 
-missing=()
-pulumi plugin ls 2>/dev/null | grep -q '^kubernetes ' || missing+=("the kubernetes provider plugin 4.34.2")
-pulumi plugin ls 2>/dev/null | grep -q '^random ' || missing+=("the random provider plugin 4.21.2")
-command -v pulumi-language-nodejs >/dev/null || missing+=("the Node.js language host (pulumi-language-nodejs)")
-if [ ${#missing[@]} -gt 0 ]; then
-    say "BLOCKED: missing $(IFS=';'; echo "${missing[*]}")."
-    say "These machines cannot build them: the Go module proxy refuses their modules (README: 'Live runs')."
-    say "The local cluster is up (KUBECONFIG=$KUBECONFIG). On a machine with a normal Pulumi installation"
-    say "('pulumi plugin install resource kubernetes 4.34.2', 'pulumi plugin install resource random 4.21.2'), rerun."
-    exit 3
-fi
-
-# Pulumi.local.yaml: the committed template's config, plus this machine's salt and secrets.
+# Pulumi.<stack>.yaml: the committed template's config, plus this machine's salt and secrets.
 node -e '
 const fs = require("fs"); const { parse, stringify } = require("yaml");
-const template = parse(fs.readFileSync("stacks/local.yaml", "utf8"));
-const current = fs.existsSync("Pulumi.local.yaml") ? parse(fs.readFileSync("Pulumi.local.yaml", "utf8")) ?? {} : {};
+const [template, file] = process.argv.slice(1);
+const t = parse(fs.readFileSync(template, "utf8"));
+const current = fs.existsSync(file) ? parse(fs.readFileSync(file, "utf8")) ?? {} : {};
 const secure = Object.fromEntries(Object.entries(current.config ?? {}).filter(([, v]) => v && typeof v === "object" && "secure" in v));
-const out = { ...current, config: { ...template.config, ...secure } };
-fs.writeFileSync("Pulumi.local.yaml", stringify(out));'
-pulumi stack select --create local --secrets-provider passphrase
-npm run --silent secrets -- init --stack local
-pulumi up --yes --stack local
-pulumi stack output --stack local
-ns=$(pulumi stack output namespace --stack local)
-say "reach the app: kubectl -n $ns port-forward svc/frontend 8080:80 (frontend), svc/backend 8000:8000 (API)"
+fs.writeFileSync(file, stringify({ ...current, config: { ...t.config, ...secure } }));' "$template" "Pulumi.$stack.yaml"
+pulumi stack select --create "$stack" --secrets-provider passphrase
+npm run --silent secrets -- init --stack "$stack"
+pulumi up --yes --skip-preview --stack "$stack"
+pulumi stack output --stack "$stack"
+ns=$(pulumi stack output namespace --stack "$stack")
+say "the app runs in namespace $ns (KUBECONFIG=$KUBECONFIG):"
+say "  kubectl -n $ns get pods"
+say "  kubectl -n $ns port-forward svc/frontend 8080:80   (frontend; the local cluster simulates pods, so nothing answers)"
+say "state: .local/state, passphrase: .local/passphrase; stop the cluster with 'npm run cluster:down'"

@@ -382,6 +382,7 @@ describe("components (other shapes by config alone)", () => {
         assert.equal("ingress" in p.get(T.netpol, "api").inputs.spec, false, "nothing may reach it");
         assert.equal(p.exports.postgresHost, undefined);
         assert.equal(p.exports.databaseUrl, undefined);
+        assert.equal(p.get("kubernetes:core/v1:Namespace", "kaizen-studio-dev").opts.retainOnDelete, false, "no data: destroy deletes the namespace");
     });
 
     it("expresses a web + api + PostGIS system with path routing and service-to-service calls", async () => {

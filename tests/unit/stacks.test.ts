@@ -144,6 +144,9 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             const pvc = p.get(PVC, "redis-data").opts;
             assert.equal(pvc.protect, want.protectData);
             assert.equal(pvc.retainOnDelete, true, "the Redis volume outlives pulumi destroy in every stack");
+            const ns = p.all("kubernetes:core/v1:Namespace").filter((r) => r.inputs.metadata.labels?.["app.kubernetes.io/name"] === "kaizen-studio");
+            assert.equal(ns.length, 1);
+            assert.equal(ns[0].opts.retainOnDelete, true, "deleting the namespace would delete the data claims in it");
         });
     });
 }
