@@ -152,7 +152,8 @@ build_pulumi() {
         -o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
-# The dynamic-provider plugin is a shell script shipped in the npm package @pulumi/pulumi.
+# The dynamic-provider plugin is a shell script shipped in the npm package @pulumi/pulumi; the
+# policy analyzer fallback is the project's own script (toolchain/wrappers/).
 build_nodejs_scripts() {
     local src="$repo/node_modules/@pulumi/pulumi" tmp have
     have=$(node -p "try{require('$src/package.json').version}catch(e){''}" 2>/dev/null || true)
@@ -163,6 +164,8 @@ build_nodejs_scripts() {
     fi
     echo "copying from $src"
     install -m 0755 "$src/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
+    # The policy-pack runner the engine falls back to where no language host runs the pack (see the script).
+    install -m 0755 "$here/wrappers/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"
     [ -z "${tmp:-}" ] || rm -rf "$tmp"
 }
 
@@ -251,7 +254,7 @@ declare -A MODULE_OF=(
 declare -A BINS_OF=(
     [kube]="kube-apiserver kube-controller-manager kube-scheduler kubectl"
     [etcd]="etcd" [kwok]="kwok kwokctl" [pulumi]="pulumi"
-    [nodejs-scripts]="pulumi-resource-pulumi-nodejs" [language-nodejs]="pulumi-language-nodejs"
+    [nodejs-scripts]="pulumi-resource-pulumi-nodejs pulumi-analyzer-policy-nodejs" [language-nodejs]="pulumi-language-nodejs"
     [provider-kubernetes]="pulumi-resource-kubernetes"
     [actionlint]="actionlint"
 )
@@ -294,6 +297,7 @@ version_of() {
         actionlint) "$bin/actionlint" -version 2>&1 | head -n 1 ;;
         kwok|kwokctl) "$bin/$1" --version 2>&1 | head -n 1 ;;
         pulumi-resource-pulumi-nodejs) echo "shell script from @pulumi/pulumi" ;;
+        pulumi-analyzer-policy-nodejs) echo "shell script from toolchain/wrappers" ;;
         pulumi-language-nodejs) "$bin/$1" -version 2>&1 | head -n 1 ;;
         pulumi-resource-*) echo "(see pulumi plugin ls)" ;;
         *) "$bin/$1" --version 2>&1 | head -n 1 ;;

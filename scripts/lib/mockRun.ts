@@ -32,9 +32,14 @@ export interface Program {
     dependsOn(rec: Recorded): string[];
 }
 
-/** Reads `Pulumi.<stack>.yaml` into `key -> value` (without the `platform:` prefix). */
+/**
+ * Reads `Pulumi.<stack>.yaml` into `key -> value` (without the `platform:` prefix); for a stack
+ * whose file is generated on each machine (`local`), the committed template `stacks/<stack>.yaml`.
+ */
 export function stackConfig(stack: string): Record<string, unknown> {
-    const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    const committed = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const file = stack === "local" || !fs.existsSync(committed) ? path.join(ROOT, "stacks", `${stack}.yaml`) : committed;
+    const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v]));
 }
 
