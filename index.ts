@@ -19,6 +19,11 @@ forceFieldOwnership();
 const cluster = new k8s.Provider("cluster", {
     ...(config.cluster.kubeconfig ? { kubeconfig: config.cluster.kubeconfig } : {}),
     ...(config.cluster.context ? { context: config.cluster.context } : {}),
+    // Changed Secrets and ConfigMaps are updated in place rather than replaced: a replacement of a
+    // fixed-name object deletes it first, leaving pods that mount it without it for a moment. The
+    // checksum annotations roll the pods that use a changed one.
+    enableSecretMutable: true,
+    enableConfigMapMutable: true,
 });
 
 const providers = { providers: { kubernetes: cluster } };

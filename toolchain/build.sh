@@ -37,6 +37,9 @@ print_env() {
     echo "export KWOK_KUBE_VERSION=\"v$KUBERNETES_VERSION\""
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
     echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+    # The provider is installed into Pulumi's plugin cache as the version package.json pins; without
+    # this the CLI would also pick the binary up from PATH (with a warning on every run).
+    echo "export PULUMI_IGNORE_AMBIENT_PLUGINS=true"
 }
 
 case "${1:-}" in

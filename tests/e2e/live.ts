@@ -56,7 +56,8 @@ type StackFile = { config: Record<string, unknown> } & Record<string, unknown>;
 export interface LiveWorkspace extends Workspace {
     /** Every output of the CLI commands run so far, for the plaintext search. */
     readonly transcript: string[];
-    pulumi(args: string[], opts?: { ok?: boolean; input?: string }): SpawnSyncReturns<string>;
+    /** Runs the CLI; `reveal` for commands asked to show secrets, whose output stays out of the transcript. */
+    pulumi(args: string[], opts?: { ok?: boolean; input?: string; reveal?: boolean }): SpawnSyncReturns<string>;
     /** Edits the `config:` map of Pulumi.<stack>.yaml in the workspace. */
     editConfig(stack: string, edit: (config: Record<string, any>) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
     /** Creates the stack, points it at the local cluster and fills its secrets as a user would. */
@@ -68,9 +69,11 @@ export function createLiveWorkspace(): LiveWorkspace {
     const kc = kubeconfig();
     const ws = createWorkspace();
     const transcript: string[] = [];
-    const pulumi = (args: string[], opts: { ok?: boolean; input?: string } = {}) => {
+    const pulumi = (args: string[], opts: { ok?: boolean; input?: string; reveal?: boolean } = {}) => {
         const r = ws.tryRun("pulumi", [...args, "--non-interactive"], opts.input);
-        transcript.push(r.stdout, r.stderr);
+        if (!opts.reveal) {
+            transcript.push(r.stdout, r.stderr);
+        }
         if ((opts.ok ?? true) && r.status !== 0) {
             assert.fail(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
         }

@@ -5,7 +5,7 @@
 // not supported"). Where no language host is found, the engine starts packs through
 // `pulumi-analyzer-policy-nodejs` instead (toolchain/wrappers/). So this runs the same preview as an
 // Automation API inline program (the program is served from this process, no language host needed),
-// with a PATH on which the CLI finds the provider and that runner but no language host.
+// with a PATH on which the CLI finds that runner but no language host.
 // Prints the preview's output; exits with the preview's status.
 
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
@@ -21,7 +21,7 @@ async function main(dir: string, stackName: string): Promise<number> {
     // The CLI looks for plugins beside its own executable too: a hard link keeps it out of the
     // toolchain folder that holds the language host.
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "platform-policy-bin-"));
-    for (const b of ["pulumi", "pulumi-resource-kubernetes", "pulumi-analyzer-policy-nodejs"]) {
+    for (const b of ["pulumi", "pulumi-analyzer-policy-nodejs"]) {
         try {
             fs.linkSync(path.join(toolchain, b), path.join(bin, b));
         } catch {
@@ -30,6 +30,8 @@ async function main(dir: string, stackName: string): Promise<number> {
         }
     }
     process.env.PATH = [bin, ...(process.env.PATH ?? "").split(":").filter((p) => p !== toolchain)].join(":");
+    // The runner is found on PATH only; the provider still comes from the plugin cache.
+    delete process.env.PULUMI_IGNORE_AMBIENT_PLUGINS;
     try {
         const stack = await LocalWorkspace.selectStack({
             stackName,

@@ -40,7 +40,6 @@ export function createWorkspace(): Workspace {
         PULUMI_CONFIG_PASSPHRASE: crypto.randomBytes(24).toString("base64url"),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_HOME: path.join(dir, ".pulumi-home"),
     };
     const tryRun = (cmd: string, args: string[], input?: string) =>
         spawnSync(cmd, args, { cwd: dir, env, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });

@@ -4,7 +4,7 @@
 import * as assert from "assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { PATCH_FORCE_ANNOTATION, ownsFields, withPatchForce } from "../../components/fieldOwnership";
-import { runCommittedStack, valueOf } from "./harness";
+import { runCommittedStack, runProgram, stackConfig, valueOf } from "./harness";
 
 describe("field ownership", () => {
     it("annotates every Kubernetes object of the dev stack, and nothing else", async () => {
@@ -37,5 +37,19 @@ describe("field ownership", () => {
         assert.deepEqual(await valueOf(eventual.metadata.annotations), { b: "2", [PATCH_FORCE_ANNOTATION]: "true" });
         const none = withPatchForce({ metadata: pulumi.output({ name: "ns" }) });
         assert.deepEqual(await valueOf(none.metadata), { name: "ns", annotations: { [PATCH_FORCE_ANNOTATION]: "true" } });
+    });
+});
+
+describe("cluster provider", () => {
+    it("updates changed Secrets and ConfigMaps in place, on the configured cluster", async () => {
+        const c = stackConfig("dev");
+        c.cluster = { kubeconfig: "/etc/platform/kubeconfig", context: "dev-admin" };
+        const p = await runProgram("dev", c);
+        assert.deepEqual(p.get("pulumi:providers:kubernetes", "cluster").inputs, {
+            kubeconfig: "/etc/platform/kubeconfig",
+            context: "dev-admin",
+            enableSecretMutable: "true",
+            enableConfigMapMutable: "true",
+        });
     });
 });
