@@ -254,6 +254,8 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
                 }, 100);
             });
             await new Promise((r) => child.once("exit", r));
+            const killed = JSON.parse(ws.pulumi(["stack", "export", "--stack", "dev"]).stdout).deployment;
+            assert.ok((killed.pending_operations ?? []).length > 0, "the kill interrupted operations in flight");
             // README "An interrupted pulumi up": cancel the lock if any, refresh clearing pending creates, up.
             ws.pulumi(["cancel", "--yes", "--stack", "dev"], { ok: false });
             ws.pulumi(["refresh", "--yes", "--clear-pending-creates", "--stack", "dev"]);
