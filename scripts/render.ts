@@ -62,8 +62,13 @@ function isKubernetesObject(r: Recorded): boolean {
 
 /** Runs a stack's program under mocks and returns what it would apply. */
 export async function renderStack(stack: string): Promise<Rendered> {
+    return renderConfig(stack, stackConfig(stack));
+}
+
+/** Renders a stack from a config given as `key -> value` (without the `platform:` prefix). */
+export async function renderConfig(stack: string, config: Record<string, unknown>): Promise<Rendered> {
     const placeholders = Object.fromEntries(SECRET_KEYS.map((k) => [k, REDACTED]));
-    const program = await runProgram(stack, stackConfig(stack), placeholders);
+    const program = await runProgram(stack, config, placeholders);
     const objects = program.resources.filter(isKubernetesObject).map((r) => redact(r.inputs) as Record<string, unknown>);
     const releases = program.all("kubernetes:helm.sh/v3:Release").map((r) => {
         const i = redact(r.inputs) as Record<string, unknown>;

@@ -12,7 +12,7 @@
 #   bash toolchain/build.sh dir                 print the cache folder of this version set
 #
 # Pieces: kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes
-# actionlint. Each piece has a stamp; a warm run only checks (seconds). Exit codes: 0 everything
+# actionlint helm. Each piece has a stamp; a warm run only checks (seconds). Exit codes: 0 everything
 # built; 1 a piece failed to build (its module, version and log tail are printed); 3 the only missing
 # pieces are modules the Go module proxy refuses (see toolchain/README.md).
 # Env: PLATFORM_TOOLCHAIN_DIR (cache root, default ~/.cache/platform-toolchain).
@@ -26,7 +26,7 @@ root="${PLATFORM_TOOLCHAIN_DIR:-$HOME/.cache/platform-toolchain}/$key"
 bin="$root/bin"
 logs="$root/logs"
 stamps="$root/stamps"
-ALL_PIECES="kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes actionlint"
+ALL_PIECES="kube etcd kwok pulumi nodejs-scripts language-nodejs provider-kubernetes actionlint helm"
 REFUSED=42 # a build function returns this when the module proxy refuses a module
 
 say() { printf '[toolchain] %s\n' "$*" >&2; }
@@ -231,6 +231,13 @@ build_actionlint() {
         "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
 
+# Helm, for the benchmark's side-by-side with `helm upgrade --install` (npm run bench).
+build_helm() {
+    mod_json "helm.sh/helm/v3@v$HELM_VERSION" >/dev/null || return $?
+    GOBIN="$bin" GOFLAGS= go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
+        "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+}
+
 # Provider plugins go into Pulumi's plugin cache ($PULUMI_HOME/plugins), installed from the local file.
 install_plugin() {
     local name=$1 v=$2 file="$bin/pulumi-resource-$1"
@@ -253,13 +260,14 @@ declare -A MODULE_OF=(
     [language-nodejs]="github.com/pulumi/pulumi/sdk/v3@v$PULUMI_LANGUAGE_NODEJS_SDK (nodejs/cmd/pulumi-language-nodejs)"
     [provider-kubernetes]="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE"
     [actionlint]="github.com/rhysd/actionlint@v$ACTIONLINT_VERSION"
+    [helm]="helm.sh/helm/v3@v$HELM_VERSION"
 )
 declare -A BINS_OF=(
     [kube]="kube-apiserver kube-controller-manager kube-scheduler kubectl"
     [etcd]="etcd" [kwok]="kwok kwokctl" [pulumi]="pulumi"
     [nodejs-scripts]="pulumi-resource-pulumi-nodejs pulumi-analyzer-policy-nodejs" [language-nodejs]="pulumi-language-nodejs"
     [provider-kubernetes]="pulumi-resource-kubernetes"
-    [actionlint]="actionlint"
+    [actionlint]="actionlint" [helm]="helm"
 )
 failed=() refused=()
 

@@ -99,7 +99,7 @@ export function createLiveWorkspace(): LiveWorkspace {
         secrets,
         initStack(stack, template) {
             if (template) {
-                fs.copyFileSync(path.join(ROOT, template), file(stack));
+                fs.copyFileSync(path.resolve(ROOT, template), file(stack));
             }
             pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
             editConfig(stack, (c) => {

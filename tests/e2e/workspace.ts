@@ -10,7 +10,7 @@ import * as path from "path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
-const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "index.ts", "package.json", "tsconfig.json"];
+const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "index.ts", "package.json", "tsconfig.json", "tsconfig.pulumi.json"];
 const PROJECT_DIRS = ["components", "stacks", "scripts", "policy"];
 
 export interface Workspace {
