@@ -1,7 +1,7 @@
 // Benchmark (not a test): the same objects brought up three ways on the local cluster, side by side
 // in one run, with medians:
 //   pulumi  preview (empty), up (empty -> every workload ready), preview (no-op), up (no-op), destroy
-//   kubectl diff --server-side (empty), apply --server-side + rollout status (empty -> ready),
+//   kubectl diff --server-side (empty namespace), apply --server-side + rollout status (empty -> ready),
 //           diff --server-side (no-op), apply (no-op), delete --wait
 //   helm    upgrade --install --wait (empty -> ready), upgrade --wait (no-op), uninstall --wait
 //           of the same objects packaged as one chart
@@ -106,7 +106,9 @@ async function benchCase(c: Case, times: Times): Promise<void> {
             t("pulumi up, no-op", () => pulumi(["up", "--yes", "--skip-preview"]));
             t("pulumi destroy", () => pulumi(["destroy", "--yes", "--skip-preview"]));
             deleteNamespace(ns);
-            // exit 1 = "differences found", as expected against an empty namespace.
+            // kubectl cannot diff objects of a namespace that does not exist: create it (untimed)
+            // first. Exit 1 = "differences found", as expected.
+            run("kubectl", ["create", "namespace", ns]);
             t("kubectl diff, empty", () => run("kubectl", ["diff", "--server-side", "-f", file], { okCodes: [0, 1] }));
             t("kubectl apply + rollout status, empty -> ready", () => {
                 run("kubectl", ["apply", "--server-side", "--field-manager=platform-bench", "-f", file]);
