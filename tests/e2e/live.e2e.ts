@@ -139,6 +139,26 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
         });
 
+        it("rolls back to the previous update's images with one command, previewed first", () => {
+            const rollback = (...args: string[]) => {
+                const r = ws.tryRun("node", ["-r", "ts-node/register/transpile-only", "scripts/rollback.ts", "--stack", "dev", ...args]);
+                ws.transcript.push(r.stdout, r.stderr);
+                assert.equal(r.status, 0, `rollback ${args.join(" ")}:\n${r.stdout}\n${r.stderr}`);
+                return r.stdout;
+            };
+            const before = ws.read("Pulumi.dev.yaml");
+            const preview = rollback();
+            assert.match(preview, /images: backend: registry\.yourdomain\.com\/kaizen-studio-backend:v1\.0\.1 -> registry\.yourdomain\.com\/kaizen-studio-backend:v1\.0\.0/);
+            assert.match(preview, /~ image: "registry\.yourdomain\.com\/kaizen-studio-backend:v1\.0\.1" => "registry\.yourdomain\.com\/kaizen-studio-backend:v1\.0\.0"/);
+            assert.match(preview, /~ 1 to update/);
+            assert.equal(ws.read("Pulumi.dev.yaml"), before, "a preview leaves the stack file as it was");
+            assert.equal(deploymentImage(DEV_NS, "backend"), "registry.yourdomain.com/kaizen-studio-backend:v1.0.1");
+            rollback("--yes");
+            assert.equal(deploymentImage(DEV_NS, "backend"), "registry.yourdomain.com/kaizen-studio-backend:v1.0.0");
+            kubectlOk(["rollout", "status", "deployment/backend", "-n", DEV_NS, "--timeout=120s"]);
+            ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
+        });
+
         it("rotates a secret: the Secret changes and exactly the pods using it roll", () => {
             const checksums = () => Object.fromEntries(["backend", "frontend", "redis"].map((d) =>
                 [d, kubectlJson(["get", "deployment", d, "-n", DEV_NS]).spec.template.metadata.annotations["checksum/secret"]]));
