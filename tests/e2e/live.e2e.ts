@@ -33,6 +33,41 @@ function deploymentImage(ns: string, name: string): string {
     return kubectlJson(["get", "deployment", name, "-n", ns]).spec.template.spec.containers[0].image;
 }
 
+/** Processes (other than this one) whose working directory is `dir`, from /proc (Linux). */
+function processesIn(dir: string): string[] {
+    return fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).flatMap((e) => {
+        try {
+            return fs.readlinkSync(`/proc/${e}/cwd`) === dir ? [fs.readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ").trim()] : [];
+        } catch {
+            return [];
+        }
+    });
+}
+
+/** Every process below `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+    const parentOf = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (/^\d+$/.test(entry)) {
+            try {
+                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+            } catch {
+                // exited meanwhile
+            }
+        }
+    }
+    const found: number[] = [];
+    const walk = (p: number) => parentOf.forEach((parent, child) => {
+        if (parent === p) {
+            found.push(child);
+            walk(child);
+        }
+    });
+    walk(pid);
+    return found;
+}
+
 function boundVolume(ns: string, claim: string): string {
     const pvc = kubectlJson(["get", "pvc", claim, "-n", ns]);
     assert.equal(pvc.status.phase, "Bound", `${claim} is bound`);
@@ -259,13 +294,22 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
         it("recovers from an up killed halfway: the documented steps leave nothing orphaned", async () => {
             ws.editConfig("dev", (c) => { c["platform:services"].frontend.image = "registry.yourdomain.com/kaizen-studio-web:v1.0.2"; });
             ws.editConfig("dev", (c) => { c["platform:services"].worker = { image: "registry.yourdomain.com/kaizen-studio-backend:v1.0.1", port: 8001, uses: ["redis"] }; });
-            const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "dev"], { cwd: ws.dir, env: ws.env, detached: true, stdio: "ignore" });
+            const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "dev"], { cwd: ws.dir, env: ws.env, stdio: "ignore" });
             await new Promise<void>((resolve, reject) => {
                 const deadline = Date.now() + 120_000;
                 const poll = setInterval(() => {
                     if (kubectl(["get", "configmap", "worker-config", "-n", DEV_NS]).status === 0) {
                         clearInterval(poll);
-                        process.kill(-child.pid!, "SIGKILL");
+                        // Every process of the run at once, as when its machine dies: the CLI, the
+                        // plugins and the program (the language host starts it in a process group
+                        // of its own, and it keeps running, at full CPU, if only the CLI dies).
+                        for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+                            try {
+                                process.kill(pid, "SIGKILL");
+                            } catch {
+                                // already gone
+                            }
+                        }
                         resolve();
                     } else if (Date.now() > deadline) {
                         clearInterval(poll);
@@ -274,6 +318,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
                 }, 100);
             });
             await new Promise((r) => child.once("exit", r));
+            assert.deepEqual(processesIn(ws.dir), [], "no process of the killed run is left");
             const killed = JSON.parse(ws.pulumi(["stack", "export", "--stack", "dev"]).stdout).deployment;
             assert.ok((killed.pending_operations ?? []).length > 0, "the kill interrupted operations in flight");
             // README "An interrupted pulumi up": cancel the lock if any, refresh clearing pending creates, up.
