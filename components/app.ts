@@ -31,10 +31,16 @@ export function serviceHost(cfg: PlatformConfig, service: string): string {
     return `${service}.${cfg.namespace}.svc.cluster.local`;
 }
 
-/** The PostgreSQL connection URL with the password: a secret. */
+/** The PostgreSQL connection URL with the password (URL-encoded, so any password parses): a secret. */
 export function databaseUrl(cfg: PlatformConfig, password: pulumi.Input<string>): pulumi.Output<string> {
     const p = cfg.postgres;
-    return pulumi.secret(pulumi.interpolate`postgresql://${p.user}:${password}@${serviceHost(cfg, POSTGRES_NAME)}:${POSTGRES_PORT}/${p.database}`);
+    return pulumi.secret(pulumi.output(password).apply((pw) =>
+        `postgresql://${encodeURIComponent(p.user)}:${encodeURIComponent(pw)}@${serviceHost(cfg, POSTGRES_NAME)}:${POSTGRES_PORT}/${p.database}`));
+}
+
+/** The Redis connection URL with the password (URL-encoded): a secret. */
+export function redisUrl(cfg: PlatformConfig, password: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.secret(pulumi.output(password).apply((pw) => `redis://:${encodeURIComponent(pw)}@${serviceHost(cfg, REDIS_NAME)}:${REDIS_PORT}/0`));
 }
 
 /** Plain environment of a service: shared app settings, then addresses of what it uses, then its own env. */
@@ -72,7 +78,7 @@ export function serviceSecretEnv(cfg: PlatformConfig, s: ServiceSpec, secrets: R
         env.DATABASE_URL = databaseUrl(cfg, secrets.postgresPassword);
     }
     if (s.uses.includes("redis")) {
-        env.REDIS_URL = pulumi.interpolate`redis://:${secrets.redisPassword}@${serviceHost(cfg, REDIS_NAME)}:${REDIS_PORT}/0`;
+        env.REDIS_URL = redisUrl(cfg, secrets.redisPassword);
     }
     for (const [variable, key] of Object.entries(s.secretEnv)) {
         const value = secrets[key];
@@ -149,14 +155,14 @@ export class App extends pulumi.ComponentResource {
         if (cfg.postgres.enabled) {
             this.postgres = new Postgres(POSTGRES_NAME, {
                 namespace, appName: cfg.appName, spec: cfg.postgres, labels: labels(POSTGRES_NAME),
-                password: secrets.postgresPassword, exporter: cfg.monitoring.enabled,
+                password: secrets.postgresPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
                 networkPolicy: networkPolicyFor(cfg, POSTGRES_NAME),
             }, inNamespace);
         }
         if (cfg.redis.enabled) {
             this.redis = new Redis(REDIS_NAME, {
                 namespace, appName: cfg.appName, spec: cfg.redis, labels: labels(REDIS_NAME),
-                password: secrets.redisPassword, exporter: cfg.monitoring.enabled,
+                password: secrets.redisPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
                 networkPolicy: networkPolicyFor(cfg, REDIS_NAME),
             }, inNamespace);
         }
@@ -167,6 +173,7 @@ export class App extends pulumi.ComponentResource {
                 namespace, appName: cfg.appName, service: s, labels: labels(s.name),
                 env: serviceEnv(cfg, s),
                 secretEnv: serviceSecretEnv(cfg, s, secrets),
+                checksumKey: secrets.checksumKey,
                 dependencies: serviceDependencies(cfg, s),
                 initImage: cfg.initImage,
                 networkPolicy: networkPolicyFor(cfg, s.name),

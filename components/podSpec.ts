@@ -74,13 +74,19 @@ export function volumeNameForPath(path: string): string {
     return path.replace(/^\/+|\/+$/g, "").replace(/[^a-z0-9]+/gi, "-").toLowerCase().slice(0, 63) || "root";
 }
 
+/**
+ * Size limit of each writable emptyDir: node disk is shared, so a runaway writer is evicted rather
+ * than filling it for every pod on the node.
+ */
+export const WRITABLE_DIR_SIZE_LIMIT = "256Mi";
+
 /** emptyDir volumes and their mounts for the paths an app writes under a read-only root filesystem. */
 export function writableDirs(paths: readonly string[]): {
     volumes: k8s.types.input.core.v1.Volume[];
     mounts: k8s.types.input.core.v1.VolumeMount[];
 } {
     return {
-        volumes: paths.map((p) => ({ name: volumeNameForPath(p), emptyDir: {} })),
+        volumes: paths.map((p) => ({ name: volumeNameForPath(p), emptyDir: { sizeLimit: WRITABLE_DIR_SIZE_LIMIT } })),
         mounts: paths.map((p) => ({ name: volumeNameForPath(p), mountPath: p })),
     };
 }
@@ -104,17 +110,26 @@ export function waitForContainer(dep: Dependency, image: string): k8s.types.inpu
 }
 
 /**
- * sha256 of secret values for a `checksum/secret` annotation, unsecreted: a digest of high-entropy
- * values reveals nothing, and a plain annotation shows in diffs that the pods will roll.
+ * HMAC-SHA256 of secret values, keyed with the stack's `checksumKey` secret, for a `checksum/secret`
+ * annotation. Anyone who may read pods sees the annotation: a plain hash would let them test
+ * password guesses offline, a keyed one does not. Unsecreted, so diffs show that the pods will roll.
  */
-export function secretChecksum(values: pulumi.Input<Readonly<Record<string, pulumi.Input<string>>>>): pulumi.Output<string> {
-    return pulumi.unsecret(pulumi.output(values).apply((v) => checksum(v as Record<string, string>)));
+export function secretChecksum(values: pulumi.Input<Readonly<Record<string, pulumi.Input<string>>>>, key: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.unsecret(pulumi.all([pulumi.output(values), key]).apply(([v, k]) => keyedChecksum(v as Record<string, string>, k)));
+}
+
+/** Stable HMAC-SHA256 of a string map (keys sorted). */
+export function keyedChecksum(data: Readonly<Record<string, string>>, key: string): string {
+    return crypto.createHmac("sha256", key).update(canonicalJson(data)).digest("hex");
+}
+
+function canonicalJson(data: Readonly<Record<string, string>>): string {
+    return JSON.stringify(Object.keys(data).sort().map((k) => [k, data[k]]));
 }
 
 /** Stable sha256 of a string map (keys sorted), for pod-template annotations that roll pods on change. */
 export function checksum(data: Readonly<Record<string, string>>): string {
-    const canonical = JSON.stringify(Object.keys(data).sort().map((k) => [k, data[k]]));
-    return crypto.createHash("sha256").update(canonical).digest("hex");
+    return crypto.createHash("sha256").update(canonicalJson(data)).digest("hex");
 }
 
 /** A Prometheus exporter sidecar listening on `port` (named "metrics"). */

@@ -16,6 +16,8 @@ export interface PostgresArgs {
     readonly spec: PostgresSpec;
     readonly labels: Readonly<Record<string, string>>;
     readonly password: pulumi.Input<string>;
+    /** Key of the `checksum/secret` HMAC (the stack's checksumKey secret). */
+    readonly checksumKey: pulumi.Input<string>;
     /** Run the postgres-exporter sidecar (monitoring on). */
     readonly exporter: boolean;
     readonly networkPolicy: k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -25,6 +27,7 @@ export const POSTGRES_NAME = "postgres";
 const CREDENTIALS = `${POSTGRES_NAME}-credentials`;
 const DATA_MOUNT = "/var/lib/postgresql/data";
 const SOCKET_DIR = "/var/run/postgresql";
+export const SHM_SIZE = "1Gi";
 
 /** postgresql.conf: listen on the pod network, plus the tuning settings. */
 export function postgresqlConf(settings: Readonly<Record<string, string>>): string {
@@ -35,17 +38,27 @@ export function postgresqlConf(settings: Readonly<Record<string, string>>): stri
 /**
  * After every start, set the user's password to the one in the Secret, so a rotated secret takes
  * effect when the checksum annotation rolls the pod. Runs over the local socket (trust auth in the
- * image's pg_hba.conf); the data volume is untouched. Retries for two minutes (the server may still
- * be initialising), then fails, which restarts the container: better than running with a password
- * the clients no longer use.
+ * image's pg_hba.conf); the data volume is untouched. The password never enters the SQL text, a
+ * command line or a log: psql reads the statements from standard input (a quoted here-document, so
+ * the shell expands nothing), takes the password from the environment (`\getenv`, psql 15+) and
+ * quotes it as a literal itself (`:'pw'`), with statement logging off for the session. Retries for
+ * as long as the startup probe allows (60 x 5 s: the server may still be recovering), then fails,
+ * which restarts the container: better than running with a password the clients no longer use.
  */
+export const PASSWORD_SYNC_SQL = [
+    "SET log_statement = 'none';",
+    "SET log_min_duration_statement = -1;",
+    "\\getenv pw POSTGRES_PASSWORD",
+    "\\getenv usr POSTGRES_USER",
+    "ALTER USER :\"usr\" WITH PASSWORD :'pw';",
+].join("\n");
+
 export const PASSWORD_SYNC_COMMAND = [
     "sh", "-c",
     "for attempt in $(seq 1 60); do " +
-    `pg_isready -q -h ${SOCKET_DIR} && ` +
-    `psql -h ${SOCKET_DIR} -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -q ` +
-    `-c "ALTER USER \\"$POSTGRES_USER\\" WITH PASSWORD '$POSTGRES_PASSWORD'" && exit 0; ` +
-    "sleep 2; done; echo 'password sync failed' >&2; exit 1",
+    `if pg_isready -q -h ${SOCKET_DIR}; then ` +
+    `psql -h ${SOCKET_DIR} -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -q -X <<'SQL' && exit 0\n${PASSWORD_SYNC_SQL}\nSQL\n` +
+    "fi; sleep 5; done; echo 'password sync failed' >&2; exit 1",
 ];
 
 export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.StatefulSetSpec {
@@ -86,6 +99,7 @@ export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secr
                         volumeMounts: [
                             { name: "data", mountPath: DATA_MOUNT },
                             { name: "config", mountPath: "/etc/postgresql", readOnly: true },
+                            { name: "shm", mountPath: "/dev/shm" },
                             ...dirs.mounts,
                         ],
                     },
@@ -95,7 +109,13 @@ export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secr
                         secretEnvVar("DATA_SOURCE_PASS", CREDENTIALS, "POSTGRES_PASSWORD"),
                     ])] : []),
                 ],
-                volumes: [{ name: "config", configMap: { name: `${POSTGRES_NAME}-config` } }, ...dirs.volumes],
+                volumes: [
+                    { name: "config", configMap: { name: `${POSTGRES_NAME}-config` } },
+                    // Parallel queries use dynamic shared memory in /dev/shm; the container runtime's
+                    // default of 64 MiB makes them fail. Memory-backed: it counts against the limit.
+                    { name: "shm", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
+                    ...dirs.volumes,
+                ],
             },
         },
         volumeClaimTemplates: [{
@@ -149,7 +169,7 @@ export class Postgres extends pulumi.ComponentResource {
         const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(POSTGRES_NAME), spec: args.networkPolicy }, parent);
         new k8s.apps.v1.StatefulSet(name, {
             metadata: meta(POSTGRES_NAME),
-            spec: statefulSetSpec(args, checksum(conf), secretChecksum({ POSTGRES_PASSWORD: args.password })),
+            spec: statefulSetSpec(args, checksum(conf), secretChecksum({ POSTGRES_PASSWORD: args.password }, args.checksumKey)),
         }, { parent: this, dependsOn: [secret, configMap, headless, networkPolicy], protect: s.protect });
 
         this.serviceName = svc.metadata.name;

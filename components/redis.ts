@@ -21,6 +21,8 @@ export interface RedisArgs {
     readonly spec: RedisSpec;
     readonly labels: Readonly<Record<string, string>>;
     readonly password: pulumi.Input<string>;
+    /** Key of the `checksum/secret` HMAC (the stack's checksumKey secret). */
+    readonly checksumKey: pulumi.Input<string>;
     readonly exporter: boolean;
     readonly networkPolicy: k8s.types.input.networking.v1.NetworkPolicySpec;
 }
@@ -110,7 +112,7 @@ export class Redis extends pulumi.ComponentResource {
         const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(REDIS_NAME), spec: args.networkPolicy }, parent);
         new k8s.apps.v1.Deployment(name, {
             metadata: meta(REDIS_NAME),
-            spec: deploymentSpec(args, secretChecksum({ REDIS_PASSWORD: args.password })),
+            spec: deploymentSpec(args, secretChecksum({ REDIS_PASSWORD: args.password }, args.checksumKey)),
         }, { parent: this, dependsOn: [secret, pvc, networkPolicy] });
 
         const svc = new k8s.core.v1.Service(name, {

@@ -19,6 +19,8 @@ export interface WebServiceArgs {
     readonly env: Readonly<Record<string, string>>;
     /** Secret environment: variable name -> value. Stored in the service's Secret. */
     readonly secretEnv: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Key of the `checksum/secret` HMAC (the stack's checksumKey secret). */
+    readonly checksumKey: pulumi.Input<string>;
     /** Services to wait for in init containers before the app starts. */
     readonly dependencies: readonly Dependency[];
     /** Image for the wait-for init containers. */
@@ -142,7 +144,7 @@ export class WebService extends pulumi.ComponentResource {
 
         const deployment = new k8s.apps.v1.Deployment(name, {
             metadata: meta(s.name),
-            spec: deploymentSpec(args, sa.metadata.name, { config: checksum(args.env), secret: secretChecksum(args.secretEnv) }),
+            spec: deploymentSpec(args, sa.metadata.name, { config: checksum(args.env), secret: secretChecksum(args.secretEnv, args.checksumKey) }),
         }, { parent: this, dependsOn: before }); // envFrom refers to the ConfigMap and Secret by name
 
         const svc = new k8s.core.v1.Service(name, {
@@ -161,7 +163,8 @@ export class WebService extends pulumi.ComponentResource {
         if (s.pdbMinAvailable !== undefined) {
             new k8s.policy.v1.PodDisruptionBudget(name, {
                 metadata: meta(s.name),
-                spec: { minAvailable: s.pdbMinAvailable, selector: { matchLabels: selectorLabels(args.appName, s.name) } },
+                // AlwaysAllow: a pod that is not ready protects nothing, and must not block node drains.
+                spec: { minAvailable: s.pdbMinAvailable, selector: { matchLabels: selectorLabels(args.appName, s.name) }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
             }, parent);
         }
         this.serviceName = svc.metadata.name;

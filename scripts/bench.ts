@@ -137,30 +137,33 @@ const PAIRS: [string, string, string | undefined][] = [
     ["pulumi destroy", "kubectl delete --wait", "helm uninstall --wait"],
 ];
 
-function report(cases: Case[], times: Times, scaled: number[]): void {
-    const m = (c: string, k: string) => median(times[`${c} ${k}`] ?? [NaN]);
-    const s = (x: number) => `${x.toFixed(2)}s`;
-    for (const c of cases) {
-        console.log(`\n${c.name} (${c.runs} run${c.runs > 1 ? "s" : ""}, medians)`);
-        for (const [p, k, h] of PAIRS) {
-            const line = [`  ${p.padEnd(28)} ${s(m(c.name, p)).padStart(8)}`, `${k.padEnd(46)} ${s(m(c.name, k)).padStart(8)}  pulumi/kubectl ${(m(c.name, p) / m(c.name, k)).toFixed(1)}x`];
-            if (h) {
-                line.push(`${h.padEnd(44)} ${s(m(c.name, h)).padStart(8)}  pulumi/helm ${(m(c.name, p) / m(c.name, h)).toFixed(1)}x`);
-            }
-            console.log(line.join(" | "));
+const median3 = (times: Times, c: string, k: string) => median(times[`${c} ${k}`] ?? [NaN]);
+const secs = (x: number) => `${x.toFixed(2)}s`;
+
+/** One case's medians and ratios, printed as soon as the case is done. */
+function printCase(c: Case, times: Times): void {
+    const m = (k: string) => median3(times, c.name, k);
+    console.log(`\n${c.name} (${c.runs} run${c.runs > 1 ? "s" : ""}, medians)`);
+    for (const [p, k, h] of PAIRS) {
+        const line = [`  ${p.padEnd(28)} ${secs(m(p)).padStart(8)}`, `${k.padEnd(46)} ${secs(m(k)).padStart(8)}  pulumi/kubectl ${(m(p) / m(k)).toFixed(1)}x`];
+        if (h) {
+            line.push(`${h.padEnd(44)} ${secs(m(h)).padStart(8)}  pulumi/helm ${(m(p) / m(h)).toFixed(1)}x`);
         }
+        console.log(line.join(" | "));
     }
-    if (scaled.length >= 2) {
-        const [lo, hi] = [scaled[0], scaled[scaled.length - 1]];
-        console.log(`\nmarginal cost per added service (services-${lo} -> services-${hi})`);
-        for (const [p, k, h] of PAIRS) {
-            const per = (key: string) => (m(`services-${hi}`, key) - m(`services-${lo}`, key)) / (hi - lo);
-            const parts = [`  ${p.padEnd(28)} ${(per(p) * 1000).toFixed(0).padStart(5)} ms`, `${k} ${(per(k) * 1000).toFixed(0)} ms (${(per(p) / per(k)).toFixed(1)}x)`];
-            if (h) {
-                parts.push(`${h} ${(per(h) * 1000).toFixed(0)} ms (${(per(p) / per(h)).toFixed(1)}x)`);
-            }
-            console.log(parts.join(" | "));
+}
+
+/** Each tool's cost per added service, between the smallest and the largest generated stack. */
+function printMarginal(times: Times, scaled: number[]): void {
+    const [lo, hi] = [scaled[0], scaled[scaled.length - 1]];
+    console.log(`\nmarginal cost per added service (services-${lo} -> services-${hi})`);
+    for (const [p, k, h] of PAIRS) {
+        const per = (key: string) => (median3(times, `services-${hi}`, key) - median3(times, `services-${lo}`, key)) / (hi - lo);
+        const parts = [`  ${p.padEnd(28)} ${(per(p) * 1000).toFixed(0).padStart(5)} ms`, `${k} ${(per(k) * 1000).toFixed(0)} ms (${(per(p) / per(k)).toFixed(1)}x)`];
+        if (h) {
+            parts.push(`${h} ${(per(h) * 1000).toFixed(0)} ms (${(per(p) / per(h)).toFixed(1)}x)`);
         }
+        console.log(parts.join(" | "));
     }
 }
 
@@ -180,8 +183,11 @@ async function main(argv: string[]): Promise<void> {
     for (const c of cases) {
         console.error(`bench: ${c.name} ...`);
         await benchCase(c, times);
+        printCase(c, times);
     }
-    report(cases, times, scaled);
+    if (scaled.length >= 2) {
+        printMarginal(times, scaled);
+    }
 }
 
 main(process.argv.slice(2)).catch((e: Error) => {

@@ -57,6 +57,11 @@ export const SECRET_DEFS: readonly SecretDef[] = [
         neededBy: () => true,
     },
     {
+        key: "checksumKey", kind: "password", length: 64,
+        description: "Key of the checksum/secret pod annotations (HMAC), so they reveal nothing about the secrets",
+        neededBy: () => true,
+    },
+    {
         key: "grafanaAdminPassword", kind: "password", length: 32,
         description: "Grafana admin password (kube-prometheus-stack add-on)",
         neededBy: (c) => c.addons.kubePrometheusStack.enabled,

@@ -83,7 +83,9 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const seen = options.get(`${args.type}::${args.name}`);
             resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: seen?.opts ?? {}, resource: seen?.resource });
-            return { id: `${args.name}-id`, state: args.inputs };
+            // A generated password has a result, as the random provider gives it.
+            const state = args.type === "random:index/randomPassword:RandomPassword" ? { ...args.inputs, result: `generated-${args.name}` } : args.inputs;
+            return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {
             throw new Error(`unexpected invoke ${args.token}`);

@@ -30,15 +30,15 @@ describe("secrets command (real Pulumi CLI)", function () {
     it("init fills every needed secret of dev, encrypted", () => {
         const r = secrets("init", "--stack", "dev");
         assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, /generating postgresPassword, redisPassword, jwtSecret, encryptionKey, grafanaAdminPassword/);
+        assert.match(r.stdout, /generating postgresPassword, redisPassword, jwtSecret, encryptionKey, checksumKey, grafanaAdminPassword/);
         for (const key of ["postgresPassword", "redisPassword", "grafanaAdminPassword"]) {
             assert.match(get("dev", key), /^[A-Za-z0-9_-]{32}$/, key);
         }
-        for (const key of ["jwtSecret", "encryptionKey"]) {
+        for (const key of ["jwtSecret", "encryptionKey", "checksumKey"]) {
             assert.match(get("dev", key), /^[A-Za-z0-9_-]{64}$/, key);
         }
         const file = ws.read("Pulumi.dev.yaml");
-        for (const key of ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"]) {
+        for (const key of ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"]) {
             assert.match(file, new RegExp(`platform:${key}:\\n\\s+secure: v1:`), key);
         }
         assert.equal(/platform:jwtPrivateKey/.test(file), false, "dev uses HS256: no RSA key");
@@ -52,7 +52,7 @@ describe("secrets command (real Pulumi CLI)", function () {
     });
 
     it("rotate replaces exactly one secret", () => {
-        const keys = ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"];
+        const keys = ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"];
         const before = Object.fromEntries(keys.map((k) => [k, get("dev", k)]));
         const r = secrets("rotate", "redisPassword", "--stack", "dev");
         assert.equal(r.status, 0, r.stderr);
@@ -88,8 +88,8 @@ describe("secrets command (real Pulumi CLI)", function () {
 
     it("leaves no generated value in plain text anywhere it looked", () => {
         const values: string[] = [];
-        for (const [stack, keys] of [["dev", ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"]],
-            ["prod", ["postgresPassword", "redisPassword", "encryptionKey", "grafanaAdminPassword", "jwtPrivateKey"]]] as const) {
+        for (const [stack, keys] of [["dev", ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"]],
+            ["prod", ["postgresPassword", "redisPassword", "encryptionKey", "checksumKey", "grafanaAdminPassword", "jwtPrivateKey"]]] as const) {
             values.push(...keys.map((k) => get(stack, k)));
         }
         const haystacks = [

@@ -142,7 +142,8 @@ describe("components (prod stack)", () => {
         it("mounts emptyDirs where nginx writes, under a read-only root", () => {
             const spec = podSpec(p.get(T.deployment, "frontend"));
             assert.deepEqual(spec.volumes, [
-                { name: "var-cache-nginx", emptyDir: {} }, { name: "var-run", emptyDir: {} }, { name: "tmp", emptyDir: {} },
+                { name: "var-cache-nginx", emptyDir: { sizeLimit: "256Mi" } }, { name: "var-run", emptyDir: { sizeLimit: "256Mi" } },
+                { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
             ]);
             assert.deepEqual(spec.containers[0].volumeMounts, [
                 { name: "var-cache-nginx", mountPath: "/var/cache/nginx" }, { name: "var-run", mountPath: "/var/run" }, { name: "tmp", mountPath: "/tmp" },
@@ -170,6 +171,23 @@ describe("components (prod stack)", () => {
             assert.deepEqual(Object.keys(data.value).sort(), ["DATABASE_URL", "ENCRYPTION_KEY", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "REDIS_URL"]);
             assert.deepEqual(p.get(T.deployment, "frontend").inputs.spec.template.spec.containers[0].envFrom, [{ configMapRef: { name: "frontend-config" } }]);
             assert.equal(p.find(T.secret, "frontend-secrets"), undefined, "a service without secrets gets no Secret");
+        });
+
+        it("URL-encodes credentials in DATABASE_URL and REDIS_URL, so any password parses", async () => {
+            const odd = "p@ss:w/rd#?%&é";
+            const q = await runProgram("dev", stackConfig("dev"), { ...FAKE_SECRETS, postgresPassword: odd, redisPassword: odd });
+            const data = unwrap(q.get(T.secret, "backend-secrets").inputs.stringData).value;
+            const db = new URL(data.DATABASE_URL);
+            assert.equal(db.protocol, "postgresql:");
+            assert.equal(decodeURIComponent(db.username), "kaizen_user");
+            assert.equal(decodeURIComponent(db.password), odd);
+            assert.equal(db.hostname, "postgres.kaizen-studio-dev.svc.cluster.local");
+            assert.equal(db.port, "5432");
+            assert.equal(db.pathname, "/kaizen_studio");
+            const redis = new URL(data.REDIS_URL);
+            assert.equal(decodeURIComponent(redis.password), odd);
+            assert.equal(redis.hostname, "redis.kaizen-studio-dev.svc.cluster.local");
+            assert.equal(redis.pathname, "/0");
         });
 
         it("uses a ServiceAccount without token automount and ClusterIP Services on 8000 and 80", () => {
@@ -246,6 +264,25 @@ describe("components (prod stack)", () => {
             assert.match(conf, /^listen_addresses = '\*'$/m);
             assert.match(conf, /^max_connections = 200$/m);
             assert.match(conf, /^shared_buffers = 1GB$/m);
+        });
+
+        it("gives PostgreSQL a memory-backed /dev/shm of 1Gi, and size-limited writable dirs", () => {
+            const spec = podSpec(p.get(T.statefulSet, "postgres"));
+            assert.deepEqual(spec.volumes.find((v: { name: string }) => v.name === "shm"), { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "1Gi" } });
+            assert.deepEqual(spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === "shm"), { name: "shm", mountPath: "/dev/shm" });
+            for (const v of spec.volumes.filter((x: { emptyDir?: unknown }) => x.emptyDir)) {
+                assert.ok(v.emptyDir.sizeLimit, `${v.name} has a size limit`);
+            }
+        });
+
+        it("retries the password sync for as long as the startup probe waits", () => {
+            const pg = podSpec(p.get(T.statefulSet, "postgres")).containers[0];
+            const script: string = pg.lifecycle.postStart.exec.command[2];
+            const attempts = Number(/seq 1 (\d+)/.exec(script)![1]);
+            const pause = Number(/sleep (\d+)/.exec(script)![1]);
+            const probeBudget = pg.startupProbe.periodSeconds * pg.startupProbe.failureThreshold;
+            assert.equal(probeBudget, 300);
+            assert.ok(attempts * pause >= probeBudget, `hook retries ${attempts * pause}s, startup probe allows ${probeBudget}s`);
         });
 
         it("has headless and ClusterIP Services on 5432", () => {
@@ -429,6 +466,7 @@ describe("components (other shapes by config alone)", () => {
         const pg = p.get(T.netpol, "postgres").inputs.spec.ingress.map((r: { from: { podSelector: { matchLabels: Record<string, string> } }[] }) => r.from[0].podSelector?.matchLabels["app.kubernetes.io/component"]);
         assert.deepEqual(pg, ["assessment", "content", "auth", undefined], "the three APIs, then Prometheus for the exporter");
         assert.equal(p.get(T.pdb, "assessment").inputs.spec.minAvailable, 2);
+        assert.equal(p.get(T.pdb, "assessment").inputs.spec.unhealthyPodEvictionPolicy, "AlwaysAllow", "an unready pod never blocks a drain");
         assert.equal(p.all(T.serviceMonitor).length, 5);
     });
 

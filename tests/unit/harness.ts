@@ -12,6 +12,7 @@ export const FAKE_SECRETS: Readonly<Record<string, string>> = {
     jwtPrivateKey: "-----BEGIN PRIVATE KEY-----\ntest-private\n-----END PRIVATE KEY-----\n",
     jwtPublicKey: "-----BEGIN PUBLIC KEY-----\ntest-public\n-----END PUBLIC KEY-----\n",
     encryptionKey: "enc-test-key-0123456789abcdef0123456789abcdef",
+    checksumKey: "checksum-test-key-0123456789abcdef0123456789abcdef",
     grafanaAdminPassword: "grafana-test-password-0123456789",
     alertWebhookUrl: "https://alerts.example.test/hook-secret-token",
     azureAdClientId: "azure-client-id-test",

@@ -4,6 +4,7 @@
 import * as assert from "assert/strict";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { checksum, keyedChecksum } from "../../components/podSpec";
 import { resolveConfig } from "../../stacks/config";
 import { SECRET_DEFS, SECRET_KEYS, generateSecret, planInit, planRotate } from "../../stacks/secrets";
 import { FAKE_SECRETS, Program, Recorded, runCommittedStack, stackConfig, unwrap } from "./harness";
@@ -72,9 +73,10 @@ describe("secrets", () => {
             ["secrets-redisPassword", 32, false],
             ["secrets-jwtSecret", 64, false],
             ["secrets-encryptionKey", 64, false],
+            ["secrets-checksumKey", 64, false],
             ["secrets-grafanaAdminPassword", 32, false],
         ]);
-        assert.deepEqual(dev.exports.generatedSecrets, ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"]);
+        assert.deepEqual(dev.exports.generatedSecrets, ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"]);
         assert.equal(await pulumi.isSecret(dev.exports.databaseUrl), true);
     });
 
@@ -88,6 +90,16 @@ describe("secrets", () => {
         assert.equal(secretChecksum(after.get(S, "postgres")), secretChecksum(before.get(S, "postgres")), "postgres does not use Redis");
         assert.deepEqual(after.get(D, "frontend").inputs.spec.template.metadata.annotations, before.get(D, "frontend").inputs.spec.template.metadata.annotations);
     });
+
+    it("keys the secret checksums with checksumKey: no plain hash of a secret is readable from a pod", async () => {
+        const p = await runCommittedStack("dev", FAKE_SECRETS);
+        const redis = secretChecksum(p.get("kubernetes:apps/v1:Deployment", "redis"));
+        const data = { REDIS_PASSWORD: FAKE_SECRETS.redisPassword };
+        assert.equal(redis, keyedChecksum(data, FAKE_SECRETS.checksumKey));
+        assert.notEqual(redis, checksum(data), "not the unkeyed sha256 anyone could recompute from a guess");
+        const rekeyed = await runCommittedStack("dev", { ...FAKE_SECRETS, checksumKey: "another-key-0123456789abcdef0123456789abcdef01" });
+        assert.notEqual(secretChecksum(rekeyed.get("kubernetes:apps/v1:Deployment", "redis")), redis, "rotating the key rolls the pods");
+    });
 });
 
 describe("secrets command logic", () => {
@@ -95,10 +107,10 @@ describe("secrets command logic", () => {
     const prod = resolveConfig("prod", stackConfig("prod"), { set: SECRET_KEYS, plaintext: [] });
 
     it("init fills only what is needed and missing", () => {
-        assert.deepEqual(planInit(dev, new Set()).generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "grafanaAdminPassword"]);
-        assert.deepEqual(planInit(dev, new Set(["redisPassword", "jwtSecret"])).generate.map((d) => d.key), ["postgresPassword", "encryptionKey", "grafanaAdminPassword"]);
+        assert.deepEqual(planInit(dev, new Set()).generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"]);
+        assert.deepEqual(planInit(dev, new Set(["redisPassword", "jwtSecret"])).generate.map((d) => d.key), ["postgresPassword", "encryptionKey", "checksumKey", "grafanaAdminPassword"]);
         const p = planInit(prod, new Set());
-        assert.deepEqual(p.generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtPrivateKey", "encryptionKey", "grafanaAdminPassword"]);
+        assert.deepEqual(p.generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtPrivateKey", "encryptionKey", "checksumKey", "grafanaAdminPassword"]);
         assert.deepEqual(p.external.map((d) => d.key), ["alertWebhookUrl"]);
         assert.deepEqual(planInit(prod, new Set(SECRET_KEYS)).generate, []);
     });
@@ -112,7 +124,7 @@ describe("secrets command logic", () => {
         assert.equal(planRotate("redisPassword").key, "redisPassword");
         assert.equal(planRotate("jwtPublicKey").key, "jwtPrivateKey");
         assert.throws(() => planRotate("azureAdClientSecret"), /supplied by a person/);
-        assert.throws(() => planRotate("nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, grafanaAdminPassword/);
+        assert.throws(() => planRotate("nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword/);
     });
 
     it("generates URL-safe passwords of the declared length, different each time", () => {

@@ -84,6 +84,7 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
                     assert.equal(pdb, undefined, `${svc} must have no PDB in ${stack}`);
                 } else {
                     assert.equal(pdb?.inputs.spec.minAvailable, min);
+                    assert.equal(pdb?.inputs.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
                     assert.deepEqual(pdb?.inputs.spec.selector.matchLabels, { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": svc });
                 }
             }
