@@ -8,6 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 
 export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
+const SERVICE = "kubernetes:core/v1:Service";
 
 type Annotations = Record<string, pulumi.Input<string>>;
 type Meta = { annotations?: pulumi.Input<Annotations> } & Record<string, unknown>;
@@ -21,27 +23,38 @@ function isEventual(v: unknown): boolean {
     return pulumi.Output.isInstance(v) || v instanceof Promise;
 }
 
-function annotated(annotations: pulumi.Input<Annotations> | undefined): pulumi.Input<Annotations> {
-    const force = { [PATCH_FORCE_ANNOTATION]: "true" };
+/**
+ * The annotations every object of `type` gets. A Service also skips the provider's await: it waits
+ * for the Service's endpoints and then 10 s more after every endpoints event "to settle", which made
+ * every Service cost at least 10 s of each `up`. What it proves (ready pods behind the selector) the
+ * workloads' own await proves already, and the selector is the workloads' selector by construction
+ * (tested). Every other kind keeps its await.
+ */
+export function ownedAnnotations(type: string): Record<string, string> {
+    return { [PATCH_FORCE_ANNOTATION]: "true", ...(type === SERVICE ? { [SKIP_AWAIT_ANNOTATION]: "true" } : {}) };
+}
+
+function annotated(annotations: pulumi.Input<Annotations> | undefined, force: Record<string, string>): pulumi.Input<Annotations> {
     return isEventual(annotations)
         ? pulumi.output(annotations as pulumi.Input<Annotations>).apply((a) => ({ ...a, ...force }))
         : { ...(annotations as Annotations | undefined), ...force };
 }
 
 /**
- * The resource's inputs with the patch-force annotation added to its metadata. Only the part that
+ * The resource's inputs with `ownedAnnotations(type)` added to its metadata. Only the part that
  * is eventual is wrapped, so names and namespaces stay known during previews.
  */
-export function withPatchForce(props: pulumi.Inputs): pulumi.Inputs {
+export function withPatchForce(props: pulumi.Inputs, type = ""): pulumi.Inputs {
+    const force = ownedAnnotations(type);
     const m = props.metadata as pulumi.Input<Meta> | undefined;
     const metadata = isEventual(m)
-        ? pulumi.output(m as pulumi.Input<Meta>).apply((v) => ({ ...v, annotations: { ...v?.annotations, [PATCH_FORCE_ANNOTATION]: "true" } }))
-        : { ...(m as Meta | undefined), annotations: annotated((m as Meta | undefined)?.annotations) };
+        ? pulumi.output(m as pulumi.Input<Meta>).apply((v) => ({ ...v, annotations: { ...v?.annotations, ...force } }))
+        : { ...(m as Meta | undefined), annotations: annotated((m as Meta | undefined)?.annotations, force) };
     return { ...props, metadata };
 }
 
 /** Registers the stack transformation; call once, before any resource is created. */
 export function forceFieldOwnership(): void {
     pulumi.runtime.registerStackTransformation((a) =>
-        ownsFields(a.type) ? { props: withPatchForce(a.props), opts: a.opts } : undefined);
+        ownsFields(a.type) ? { props: withPatchForce(a.props, a.type), opts: a.opts } : undefined);
 }

@@ -13,7 +13,10 @@ describe("field ownership", () => {
         assert.ok(objects.length >= 39, `expected the whole stack, got ${objects.length} objects`);
         for (const r of objects) {
             assert.equal(r.inputs.metadata?.annotations?.[PATCH_FORCE_ANNOTATION], "true", `${r.type} ${r.name}`);
+            const skip = r.inputs.metadata?.annotations?.["pulumi.com/skipAwait"];
+            assert.equal(skip, r.type === "kubernetes:core/v1:Service" ? "true" : undefined, `${r.type} ${r.name}: only Services skip the await`);
         }
+        assert.deepEqual(p.all("kubernetes:core/v1:Service").map((r) => r.inputs.metadata.name).sort(), ["backend", "frontend", "postgres", "postgres-headless", "redis"]);
         for (const r of p.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
             assert.equal(r.inputs.metadata, undefined, `${r.name}: a Release has no metadata`);
         }
