@@ -7,7 +7,7 @@ import { PlatformConfig, ServiceSpec } from "../stacks/types";
 import { AppIngress } from "./ingress";
 import { Monitoring, ScrapeTarget } from "./monitoring";
 import { NamespaceGuardrails } from "./namespace";
-import { POSTGRES_PORT, REDIS_PORT, networkPolicyFor } from "./networkGraph";
+import { POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./networkGraph";
 import { Dependency, objectLabels, selectorLabels } from "./podSpec";
 import { POSTGRES_NAME, Postgres } from "./postgres";
 import { REDIS_NAME, Redis } from "./redis";
@@ -189,6 +189,7 @@ export class App extends pulumi.ComponentResource {
             const ingress = new AppIngress(cfg.appName, {
                 namespace, name: cfg.appName, spec: cfg.ingress, routes, labels: labels("ingress"),
                 hsts: !args.controllerSendsHsts, after: args.addons.ingress,
+                controller: peerInNamespace(cfg.network.ingressControllerNamespace, cfg.network.ingressControllerPodLabels),
             }, inNamespace);
             this.publicUrl = ingress.url;
         }

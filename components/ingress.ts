@@ -28,6 +28,26 @@ export interface AppIngressArgs {
      * Ingresses until it is ready) and cert-manager (which issues the certificate).
      */
     readonly after: readonly pulumi.Resource[];
+    /** Where the ingress controller's pods run: the only peer that may reach the ACME solver pods. */
+    readonly controller: k8s.types.input.networking.v1.NetworkPolicyPeer;
+}
+
+/** Label cert-manager puts on the HTTP-01 solver pods it starts in the Ingress's namespace. */
+export const ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver";
+/** Port the HTTP-01 solver pods listen on. */
+export const ACME_SOLVER_PORT = 8089;
+
+/**
+ * Lets the ingress controller reach cert-manager's HTTP-01 solver pods. They run in the app's
+ * namespace, where the default-deny policy would otherwise drop every challenge request, so no
+ * certificate would ever be issued under a CNI that enforces NetworkPolicy.
+ */
+export function acmeSolverPolicy(controller: k8s.types.input.networking.v1.NetworkPolicyPeer): k8s.types.input.networking.v1.NetworkPolicySpec {
+    return {
+        podSelector: { matchLabels: { [ACME_SOLVER_LABEL]: "true" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [controller], ports: [{ protocol: "TCP", port: ACME_SOLVER_PORT }] }],
+    };
 }
 
 export function securityHeaders(spec: IngressSpec, hsts: boolean): Record<string, string> {
@@ -94,6 +114,11 @@ export class AppIngress extends pulumi.ComponentResource {
             metadata: { ...meta(args.name), annotations: ingressAnnotations(args.spec, headersRef) },
             spec: ingressSpec(args.spec, args.routes),
         }, { parent: this, dependsOn: [headers, ...args.after] });
+
+        new k8s.networking.v1.NetworkPolicy(`${name}-acme-solver`, {
+            metadata: meta("acme-http01-solver"),
+            spec: acmeSolverPolicy(args.controller),
+        }, parent);
 
         this.url = pulumi.output(`https://${args.spec.host}`);
         this.registerOutputs({ url: this.url });

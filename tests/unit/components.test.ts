@@ -346,6 +346,16 @@ describe("components (prod stack)", () => {
             assert.equal(Object.keys(a).some((k) => k.includes("snippet")), false);
         });
 
+        it("lets only the ingress controller reach cert-manager's HTTP-01 solver pods, on 8089", () => {
+            const np = p.get(T.netpol, "kaizen-studio-acme-solver").inputs;
+            assert.equal(np.metadata.name, "acme-http01-solver");
+            assert.deepEqual(np.spec, {
+                podSelector: { matchLabels: { "acme.cert-manager.io/http01-solver": "true" } },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 8089 }] }],
+            });
+        });
+
         it("sets the security headers; HSTS comes from the controller this stack installs", () => {
             assert.deepEqual(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data, {
                 "X-Frame-Options": "DENY",
