@@ -44,7 +44,7 @@ function annotated(annotations: pulumi.Input<Annotations> | undefined, force: Re
  * The resource's inputs with `ownedAnnotations(type)` added to its metadata. Only the part that
  * is eventual is wrapped, so names and namespaces stay known during previews.
  */
-export function withPatchForce(props: pulumi.Inputs, type = ""): pulumi.Inputs {
+export function withOwnedAnnotations(props: pulumi.Inputs, type = ""): pulumi.Inputs {
     const force = ownedAnnotations(type);
     const m = props.metadata as pulumi.Input<Meta> | undefined;
     const metadata = isEventual(m)
@@ -56,5 +56,5 @@ export function withPatchForce(props: pulumi.Inputs, type = ""): pulumi.Inputs {
 /** Registers the stack transformation; call once, before any resource is created. */
 export function forceFieldOwnership(): void {
     pulumi.runtime.registerStackTransformation((a) =>
-        ownsFields(a.type) ? { props: withPatchForce(a.props, a.type), opts: a.opts } : undefined);
+        ownsFields(a.type) ? { props: withOwnedAnnotations(a.props, a.type), opts: a.opts } : undefined);
 }

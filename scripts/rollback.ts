@@ -9,12 +9,11 @@
 // change). Secrets are never rolled back: a rotated secret stays rotated (roll it again with
 // `npm run secrets -- rotate`).
 
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { PROJECT_DIR, pulumi, runCommand } from "./lib/cli";
 
-const ROOT = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run rollback -- --stack <name> [--back <n successful updates, default 1>] [--yes]";
 
 /** One entry of `pulumi stack history --json`. */
@@ -95,16 +94,8 @@ export function rollbackPlan(current: Readonly<Config>, target: HistoryEntry, de
 
 /** The declared defaults of Pulumi.yaml, by key without namespace. */
 function projectDefaults(): Config {
-    const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { default?: unknown }> };
+    const project = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { default?: unknown }> };
     return Object.fromEntries(Object.entries(project.config ?? {}).filter(([, d]) => d && "default" in d).map(([k, d]) => [k, d.default]));
-}
-
-function pulumi(args: string[], inherit = false): string {
-    const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: ROOT, encoding: "utf8", stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 });
-    if (r.error || r.status !== 0) {
-        throw new Error(`pulumi ${args.join(" ")} failed${r.stderr ? `:\n${r.stderr.trim()}` : ""}`);
-    }
-    return r.stdout ?? "";
 }
 
 export function main(argv: string[]): number {
@@ -115,10 +106,10 @@ export function main(argv: string[]): number {
         console.error(USAGE);
         return 2;
     }
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const file = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
     const original = fs.readFileSync(file, "utf8");
     const doc = (parse(original) ?? {}) as { config?: Config };
-    const target = targetUpdate(JSON.parse(pulumi(["stack", "history", "--json", "--stack", stack])) as HistoryEntry[], back);
+    const target = targetUpdate(JSON.parse(pulumi(["stack", "history", "--json", "--stack", stack, "--non-interactive"])) as HistoryEntry[], back);
     const plan = rollbackPlan(doc.config ?? {}, target, projectDefaults());
     console.log(`rolling ${stack} back to the update of ${target.startTime ?? "?"}${target.message ? ` ("${target.message.split("\n")[0]}")` : ""}`);
     if (Object.keys(plan.set).length === 0 && plan.remove.length === 0) {
@@ -131,7 +122,7 @@ export function main(argv: string[]): number {
     plan.remove.forEach((k) => delete config[k]);
     fs.writeFileSync(file, stringify({ ...doc, config }));
     try {
-        pulumi(["preview", "--diff", "--stack", stack], true);
+        pulumi(["preview", "--diff", "--stack", stack, "--non-interactive"], { show: true });
     } catch (e) {
         fs.writeFileSync(file, original);
         throw e;
@@ -142,16 +133,9 @@ export function main(argv: string[]): number {
         return 0;
     }
     // On a failed up the file stays rolled back, so `pulumi up` finishes the rollback once the cause is fixed.
-    pulumi(["up", "--yes", "--skip-preview", "--stack", stack], true);
+    pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--non-interactive"], { show: true });
     console.log(`rolled back; commit ${path.basename(file)}`);
     return 0;
 }
 
-if (require.main === module) {
-    try {
-        process.exitCode = main(process.argv.slice(2));
-    } catch (e) {
-        console.error(`rollback: ${(e as Error).message}`);
-        process.exitCode = 1;
-    }
-}
+runCommand("rollback", module, main);

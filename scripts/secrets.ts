@@ -7,25 +7,12 @@
 // Values go to `pulumi config set --secret` on standard input, never on a command line, and are
 // never printed. Works without a cluster: it only touches the stack's config.
 
-import { spawnSync } from "child_process";
-import * as path from "path";
 import { CONFIG_NAMESPACE, resolveConfig, splitConfig } from "../stacks/config";
 import { SECRET_KEYS, SecretDef, generateSecret, planInit, planRotate, secretStatus } from "../stacks/secrets";
 import { PlatformConfig } from "../stacks/types";
+import { pulumi, runCommand } from "./lib/cli";
 
-const ROOT = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run secrets -- init|list --stack <name>\n       npm run secrets -- rotate <key> --stack <name>";
-
-function pulumi(args: string[], input?: string): string {
-    const result = spawnSync("pulumi", args, { cwd: ROOT, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-    if (result.error) {
-        throw new Error(`cannot run pulumi (${result.error.message}); build the toolchain with 'npm run toolchain' and load its environment, or install the Pulumi CLI`);
-    }
-    if (result.status !== 0) {
-        throw new Error(`pulumi ${args.filter((a) => !a.startsWith("--secret")).slice(0, 3).join(" ")} failed:\n${result.stderr.trim()}`);
-    }
-    return result.stdout;
-}
 
 /** The stack's config without secret values (`pulumi config --json` hides them), and which secret keys are set. */
 function readStack(stack: string): { cfg: PlatformConfig; setKeys: Set<string>; plaintextKeys: readonly string[] } {
@@ -39,7 +26,7 @@ function readStack(stack: string): { cfg: PlatformConfig; setKeys: Set<string>; 
 
 function store(stack: string, values: Record<string, string>): void {
     for (const [key, value] of Object.entries(values)) {
-        pulumi(["config", "set", "--secret", "--stack", stack, `${CONFIG_NAMESPACE}:${key}`], value);
+        pulumi(["config", "set", "--secret", "--stack", stack, `${CONFIG_NAMESPACE}:${key}`], { input: value });
         console.log(`  set ${CONFIG_NAMESPACE}:${key} (encrypted)`);
     }
 }
@@ -81,11 +68,4 @@ export function main(argv: string[]): number {
     return 0;
 }
 
-if (require.main === module) {
-    try {
-        process.exitCode = main(process.argv.slice(2));
-    } catch (e) {
-        console.error(`secrets: ${(e as Error).message}`);
-        process.exitCode = 1;
-    }
-}
+runCommand("secrets", module, main);

@@ -6,16 +6,11 @@
 # only), uses a file state backend and a passphrase secrets provider under .local/ (git-ignored, no
 # Pulumi Cloud account), generates the stack's secrets into encrypted config, runs `pulumi up`,
 # prints the outputs and how to reach the app. A second run changes nothing.
-# Env: PLATFORM_STACK (local or local-<name>; default local), PLATFORM_STACK_FILE (default
-# stacks/local.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '[up:local] %s\n' "$*" >&2; }
-stack=${PLATFORM_STACK:-local}
-template=${PLATFORM_STACK_FILE:-stacks/local.yaml}
-[ -f "$template" ] || { say "no stack file $template"; exit 2; }
-# The committed Pulumi.{dev,staging,prod}.yaml belong to real clusters: never rewrite them here.
-case $stack in local|local-*) ;; *) say "PLATFORM_STACK must be 'local' or 'local-<name>' (got '$stack')"; exit 2 ;; esac
+stack=local
+template=stacks/local.yaml
 
 [ -d node_modules/@pulumi/pulumi ] || { say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; }
 

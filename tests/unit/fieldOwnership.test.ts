@@ -3,7 +3,7 @@
 
 import * as assert from "assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { PATCH_FORCE_ANNOTATION, ownsFields, withPatchForce } from "../../components/fieldOwnership";
+import { PATCH_FORCE_ANNOTATION, ownsFields, withOwnedAnnotations } from "../../components/fieldOwnership";
 import { runCommittedStack, runProgram, stackConfig, valueOf } from "./harness";
 
 describe("field ownership", () => {
@@ -33,12 +33,12 @@ describe("field ownership", () => {
     });
 
     it("keeps names known and eventual annotations eventual", async () => {
-        const plain = withPatchForce({ metadata: { name: "web", annotations: { a: "1" } }, spec: { x: 1 } });
+        const plain = withOwnedAnnotations({ metadata: { name: "web", annotations: { a: "1" } }, spec: { x: 1 } });
         assert.deepEqual(plain, { metadata: { name: "web", annotations: { a: "1", [PATCH_FORCE_ANNOTATION]: "true" } }, spec: { x: 1 } });
-        const eventual = withPatchForce({ metadata: { name: "db", annotations: pulumi.secret({ b: "2" }) } });
+        const eventual = withOwnedAnnotations({ metadata: { name: "db", annotations: pulumi.secret({ b: "2" }) } });
         assert.equal(eventual.metadata.name, "db");
         assert.deepEqual(await valueOf(eventual.metadata.annotations), { b: "2", [PATCH_FORCE_ANNOTATION]: "true" });
-        const none = withPatchForce({ metadata: pulumi.output({ name: "ns" }) });
+        const none = withOwnedAnnotations({ metadata: pulumi.output({ name: "ns" }) });
         assert.deepEqual(await valueOf(none.metadata), { name: "ns", annotations: { [PATCH_FORCE_ANNOTATION]: "true" } });
     });
 });
