@@ -37,6 +37,7 @@ const secrets = new AppSecrets("secrets", {
 const addons = new ClusterAddons("addons", {
     addons: config.addons,
     ingressClassName: config.ingress.className,
+    hstsMaxAgeSeconds: config.ingress.hstsMaxAgeSeconds,
     dashboardLabel: config.monitoring.dashboardLabel,
     grafanaAdminPassword: secrets.values.grafanaAdminPassword,
     alertWebhookUrl: secrets.values.alertWebhookUrl,
@@ -46,7 +47,6 @@ const app = new App(config.appName, {
     config,
     secrets: secrets.values,
     addons: { ingress: addons.ingressReady, monitoringCrds: addons.monitoringCrds },
-    controllerSendsHsts: config.addons.ingressNginx.enabled,
 }, providers);
 
 const routed = config.services.filter((s) => s.ingressPath !== undefined);

@@ -10,6 +10,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec, isLocalChart } from "../stacks/addons";
+import { BASE_SECURITY_HEADERS, INGRESS_HEADER_NAMES } from "../stacks/securityHeaders";
 
 type Values = Record<string, unknown>;
 
@@ -26,14 +27,11 @@ export function mergeValues(base: Values, override: Readonly<Values>): Values {
     return out;
 }
 
-/** Headers the controller adds to every response; the app's Ingress adds its CSP on top. */
-export const CONTROLLER_SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-};
-
-export function ingressNginxValues(spec: IngressNginxSpec, className: string, serviceMonitor: boolean): Values {
+/**
+ * The controller sends HSTS (with the stack's max-age) and the base security headers for every host,
+ * and allows exactly the headers the app's Ingress sets (stacks/securityHeaders.ts).
+ */
+export function ingressNginxValues(spec: IngressNginxSpec, className: string, hstsMaxAgeSeconds: number, serviceMonitor: boolean): Values {
     return {
         controller: {
             replicaCount: spec.replicas,
@@ -42,14 +40,14 @@ export function ingressNginxValues(spec: IngressNginxSpec, className: string, se
             config: {
                 "ssl-protocols": "TLSv1.2 TLSv1.3",
                 hsts: "true",
-                "hsts-max-age": "31536000",
+                "hsts-max-age": String(hstsMaxAgeSeconds),
                 "hsts-include-subdomains": "true",
                 "server-tokens": "false",
                 "allow-snippet-annotations": "false",
                 // Lets Ingresses set these through the custom-headers annotation (no snippets needed).
-                "global-allowed-response-headers": "X-Frame-Options,X-Content-Type-Options,Referrer-Policy,Content-Security-Policy,Strict-Transport-Security",
+                "global-allowed-response-headers": INGRESS_HEADER_NAMES.join(","),
             },
-            addHeaders: { ...CONTROLLER_SECURITY_HEADERS },
+            addHeaders: { ...BASE_SECURITY_HEADERS },
             admissionWebhooks: { enabled: true },
             metrics: { enabled: true, serviceMonitor: { enabled: serviceMonitor } },
             minAvailable: 1,
@@ -158,6 +156,8 @@ export interface ClusterAddonsArgs {
     readonly addons: AddonsConfig;
     /** IngressClass name the app's Ingress uses. */
     readonly ingressClassName: string;
+    /** HSTS max-age the managed controller sends (the stack's ingress.hstsMaxAgeSeconds). */
+    readonly hstsMaxAgeSeconds: number;
     readonly dashboardLabel: string;
     /** Needed when kube-prometheus-stack is enabled. */
     readonly grafanaAdminPassword?: pulumi.Input<string>;
@@ -210,7 +210,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
 
         if (a.ingressNginx.enabled) {
             this.ingressNginx = new k8s.helm.v3.Release(`${name}-ingress-nginx`,
-                releaseArgs(a.ingressNginx, ingressNginxValues(a.ingressNginx, args.ingressClassName, serviceMonitors), true), afterCrds);
+                releaseArgs(a.ingressNginx, ingressNginxValues(a.ingressNginx, args.ingressClassName, args.hstsMaxAgeSeconds, serviceMonitors), true), afterCrds);
             this.ingressReady.push(this.ingressNginx);
         }
         if (a.certManager.enabled) {

@@ -22,8 +22,6 @@ export interface AppArgs {
         readonly ingress: readonly pulumi.Resource[];
         readonly monitoringCrds: readonly pulumi.Resource[];
     };
-    /** Whether the ingress controller (installed by this program) already sends HSTS for every host. */
-    readonly controllerSendsHsts: boolean;
 }
 
 /** Fully qualified in-cluster host of a Service in the stack's namespace. */
@@ -182,13 +180,16 @@ export class App extends pulumi.ComponentResource {
 
         if (cfg.ingress.enabled) {
             const routes = cfg.services.filter((s) => s.ingressPath !== undefined).map((s) => ({
+                name: s.name,
                 path: s.ingressPath as string,
                 serviceName: (services.get(s.name) as WebService).serviceName,
                 servicePort: s.servicePort,
+                podSelector: selectorLabels(cfg.appName, s.name),
+                podPort: s.port,
             }));
             const ingress = new AppIngress(cfg.appName, {
                 namespace, name: cfg.appName, spec: cfg.ingress, routes, labels: labels("ingress"),
-                hsts: !args.controllerSendsHsts, after: args.addons.ingress,
+                after: args.addons.ingress,
                 controller: peerInNamespace(cfg.network.ingressControllerNamespace, cfg.network.ingressControllerPodLabels),
             }, inNamespace);
             this.publicUrl = ingress.url;

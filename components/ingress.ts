@@ -1,15 +1,25 @@
-// The public entry: one Ingress for the stack's host, TLS from a cert-manager ClusterIssuer, each
-// service's path prefix routed to it, and security headers set through a custom-headers ConfigMap
-// (no configuration snippets: they are disabled in current ingress-nginx for good reason).
+// The public entry (the edge): one Ingress for the stack's host, TLS from a cert-manager ClusterIssuer,
+// each service's path prefix routed to it, security headers set through a custom-headers ConfigMap
+// (no configuration snippets: they are disabled in current ingress-nginx for good reason), and every
+// NetworkPolicy the edge needs: controller -> each routed service, controller -> ACME solver pods.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ingressSecurityHeaders } from "../stacks/securityHeaders";
 import { IngressSpec } from "../stacks/types";
 
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+
 export interface IngressRoute {
+    /** The service's name (names its NetworkPolicy). */
+    readonly name: string;
     readonly path: string;
     readonly serviceName: pulumi.Input<string>;
     readonly servicePort: number;
+    /** Labels of the service's pods and the port they listen on: what the controller connects to. */
+    readonly podSelector: Readonly<Record<string, string>>;
+    readonly podPort: number;
 }
 
 export interface AppIngressArgs {
@@ -19,17 +29,12 @@ export interface AppIngressArgs {
     readonly routes: readonly IngressRoute[];
     readonly labels: Readonly<Record<string, string>>;
     /**
-     * Send Strict-Transport-Security from this Ingress. Off when the ingress-nginx controller this
-     * program installs sends it for every host, so browsers never see the header twice.
-     */
-    readonly hsts: boolean;
-    /**
      * Resources the Ingress must wait for: the ingress-nginx release (its admission webhook rejects
      * Ingresses until it is ready) and cert-manager (which issues the certificate).
      */
     readonly after: readonly pulumi.Resource[];
     /** Where the ingress controller's pods run: the only peer that may reach the ACME solver pods. */
-    readonly controller: k8s.types.input.networking.v1.NetworkPolicyPeer;
+    readonly controller: NetworkPolicyPeer;
 }
 
 /** Label cert-manager puts on the HTTP-01 solver pods it starts in the Ingress's namespace. */
@@ -42,7 +47,7 @@ export const ACME_SOLVER_PORT = 8089;
  * namespace, where the default-deny policy would otherwise drop every challenge request, so no
  * certificate would ever be issued under a CNI that enforces NetworkPolicy.
  */
-export function acmeSolverPolicy(controller: k8s.types.input.networking.v1.NetworkPolicyPeer): k8s.types.input.networking.v1.NetworkPolicySpec {
+export function acmeSolverPolicy(controller: NetworkPolicyPeer): NetworkPolicySpec {
     return {
         podSelector: { matchLabels: { [ACME_SOLVER_LABEL]: "true" } },
         policyTypes: ["Ingress"],
@@ -50,17 +55,26 @@ export function acmeSolverPolicy(controller: k8s.types.input.networking.v1.Netwo
     };
 }
 
-export function securityHeaders(spec: IngressSpec, hsts: boolean): Record<string, string> {
+/** Lets the ingress controller reach one routed service's pods on the port they listen on. */
+export function routePolicy(route: IngressRoute, controller: NetworkPolicyPeer): NetworkPolicySpec {
     return {
-        ...(hsts ? { "Strict-Transport-Security": `max-age=${spec.hstsMaxAgeSeconds}; includeSubDomains` } : {}),
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "Content-Security-Policy": spec.contentSecurityPolicy,
+        podSelector: { matchLabels: { ...route.podSelector } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [controller], ports: [{ protocol: "TCP", port: route.podPort }] }],
     };
 }
 
-export function ingressAnnotations(spec: IngressSpec, headersConfigMap: pulumi.Input<string>): Record<string, pulumi.Input<string>> {
+/** Name of the NetworkPolicy that admits the controller to a routed service. */
+export function routePolicyName(service: string): string {
+    return `${service}-from-ingress`;
+}
+
+/** The headers this Ingress sets (none when the stack leaves them to the app). */
+export function securityHeaders(spec: IngressSpec): Record<string, string> {
+    return spec.securityHeaders ? ingressSecurityHeaders(spec.contentSecurityPolicy, spec.hstsMaxAgeSeconds, spec.controller.sendsHsts) : {};
+}
+
+export function ingressAnnotations(spec: IngressSpec, headersConfigMap?: pulumi.Input<string>): Record<string, pulumi.Input<string>> {
     const timeout = String(spec.proxyTimeoutSeconds);
     return {
         "cert-manager.io/cluster-issuer": spec.clusterIssuer,
@@ -71,7 +85,7 @@ export function ingressAnnotations(spec: IngressSpec, headersConfigMap: pulumi.I
         "nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
         "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
         "nginx.ingress.kubernetes.io/proxy-body-size": spec.proxyBodySize,
-        "nginx.ingress.kubernetes.io/custom-headers": headersConfigMap,
+        ...(headersConfigMap ? { "nginx.ingress.kubernetes.io/custom-headers": headersConfigMap } : {}),
         // Only where the stack says the controller never publishes an address (see IngressSpec).
         ...(spec.waitForAddress ? {} : { "pulumi.com/skipAwait": "true" }),
     };
@@ -104,16 +118,28 @@ export class AppIngress extends pulumi.ComponentResource {
         const parent = { parent: this };
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: { ...args.labels } });
 
-        const headers = new k8s.core.v1.ConfigMap(`${name}-security-headers`, {
-            metadata: meta(`${args.name}-security-headers`),
-            data: securityHeaders(args.spec, args.hsts),
-        }, parent);
-        const headersRef = pulumi.interpolate`${headers.metadata.namespace}/${headers.metadata.name}`;
+        let headersRef: pulumi.Output<string> | undefined;
+        const after: pulumi.Resource[] = [...args.after];
+        if (args.spec.securityHeaders) {
+            const headers = new k8s.core.v1.ConfigMap(`${name}-security-headers`, {
+                metadata: meta(`${args.name}-security-headers`),
+                data: securityHeaders(args.spec),
+            }, parent);
+            headersRef = pulumi.interpolate`${headers.metadata.namespace}/${headers.metadata.name}`;
+            after.unshift(headers);
+        }
+        // The controller's paths in exist before the Ingress sends it traffic.
+        for (const route of args.routes) {
+            after.push(new k8s.networking.v1.NetworkPolicy(`${name}-${routePolicyName(route.name)}`, {
+                metadata: meta(routePolicyName(route.name)),
+                spec: routePolicy(route, args.controller),
+            }, parent));
+        }
 
         new k8s.networking.v1.Ingress(name, {
             metadata: { ...meta(args.name), annotations: ingressAnnotations(args.spec, headersRef) },
             spec: ingressSpec(args.spec, args.routes),
-        }, { parent: this, dependsOn: [headers, ...args.after] });
+        }, { parent: this, dependsOn: after });
 
         new k8s.networking.v1.NetworkPolicy(`${name}-acme-solver`, {
             metadata: meta("acme-http01-solver"),

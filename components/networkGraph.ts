@@ -17,6 +17,9 @@ export const REDIS_EXPORTER_PORT = 9121;
 /** Ranges excluded from "external" HTTPS egress, so it cannot be used to reach in-cluster or private hosts. */
 export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
 
+/** Graph node of the ingress controller's pods. */
+export const INGRESS_CONTROLLER = "ingress-controller";
+
 /** A workload of the namespace: a configured service or a data service. */
 interface Workload {
     readonly name: string;
@@ -64,7 +67,7 @@ export function edges(cfg: PlatformConfig): Edge[] {
     const out: Edge[] = [];
     for (const s of cfg.services) {
         if (cfg.ingress.enabled && s.ingressPath !== undefined) {
-            out.push({ from: "ingress-controller", to: s.name, port: s.port });
+            out.push({ from: INGRESS_CONTROLLER, to: s.name, port: s.port });
         }
         for (const target of s.uses) {
             const w = all.get(target);
@@ -88,7 +91,7 @@ export function edges(cfg: PlatformConfig): Edge[] {
 
 function peerFor(name: string, cfg: PlatformConfig, net: NetworkSpec): NetworkPolicyPeer {
     switch (name) {
-        case "ingress-controller":
+        case INGRESS_CONTROLLER:
             return peerInNamespace(net.ingressControllerNamespace, net.ingressControllerPodLabels);
         case "prometheus":
             return peerInNamespace(net.monitoringNamespace, net.prometheusPodLabels);
@@ -109,7 +112,8 @@ export function networkPolicyFor(cfg: PlatformConfig, workload: string): Network
     const all = edges(cfg);
     const rules = (list: Edge[], peerOf: (e: Edge) => string) =>
         list.map((e) => ({ peers: [peerFor(peerOf(e), cfg, cfg.network)], ports: [tcp(e.port)] }));
-    const ingress = rules(all.filter((e) => e.to === workload), (e) => e.from).map((r) => ({ from: r.peers, ports: r.ports }));
+    // The controller's way in belongs to the edge (components/ingress.ts), which owns the routes.
+    const ingress = rules(all.filter((e) => e.to === workload && e.from !== INGRESS_CONTROLLER), (e) => e.from).map((r) => ({ from: r.peers, ports: r.ports }));
     const egress = rules(all.filter((e) => e.from === workload), (e) => e.to).map((r) => ({ to: r.peers, ports: r.ports }));
     return {
         podSelector: { matchLabels: selectorLabels(cfg.appName, workload) },

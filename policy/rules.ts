@@ -159,11 +159,13 @@ export const STACK_RULES: readonly StackRule[] = [
     },
     {
         name: "workload-network-policy",
-        description: "Every workload is selected by a NetworkPolicy of its own that lists who may reach it.",
+        description: "Every workload is selected by a NetworkPolicy of its own, for both directions, that lists who may reach it and what it may reach.",
         check(objs) {
+            // Both directions: an ingress-only policy (such as the edge's controller admission) says nothing about egress.
             return objs.filter((o) => podSpecOf(o))
                 .filter((w) => !objs.some((p) => p.kind === "NetworkPolicy" && p.metadata?.namespace === w.metadata?.namespace
                     && Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length > 0
+                    && ["Ingress", "Egress"].every((t) => (p.spec?.policyTypes ?? []).includes(t))
                     && selects(p.spec?.podSelector?.matchLabels, w.spec?.template?.metadata?.labels)))
                 .map((w) => `${id(w)}: add a NetworkPolicy selecting its pods that allows only its clients`);
         },

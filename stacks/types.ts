@@ -99,6 +99,23 @@ export interface RedisSpec {
     readonly runAsUser: number;
 }
 
+/** The ingress controller that serves the stack's IngressClass, and what it does with response headers. */
+export interface IngressControllerSpec {
+    /**
+     * `managed`: the ingress-nginx add-on of this stack (the default when it is enabled);
+     * `external`: a controller installed outside this stack (the default otherwise).
+     */
+    readonly mode: "managed" | "external";
+    /**
+     * Response headers the controller lets an Ingress set through the custom-headers annotation
+     * (ingress-nginx: its `global-allowed-response-headers`; it answers 503 for an Ingress that sets
+     * any other). Managed: every header the program sets. External: as the stack states, default none.
+     */
+    readonly allowedResponseHeaders: readonly string[];
+    /** The controller adds Strict-Transport-Security to TLS responses itself (ingress-nginx does by default). */
+    readonly sendsHsts: boolean;
+}
+
 export interface IngressSpec {
     readonly enabled: boolean;
     readonly host: string;
@@ -111,6 +128,9 @@ export interface IngressSpec {
     readonly proxyBodySize: string;
     readonly contentSecurityPolicy: string;
     readonly hstsMaxAgeSeconds: number;
+    /** Set the security headers (stacks/securityHeaders.ts) from the Ingress; off leaves them to the app. */
+    readonly securityHeaders: boolean;
+    readonly controller: IngressControllerSpec;
     /**
      * Let `pulumi up` wait until the controller publishes the Ingress address. Turn off only on
      * clusters whose controller never publishes one (the provider would wait until its timeout).

@@ -45,6 +45,7 @@ describe("cluster add-ons", () => {
         assert.equal(c.config.hsts, "true");
         assert.equal(c.config["hsts-max-age"], "31536000");
         assert.equal(c.config["allow-snippet-annotations"], "false");
+        assert.equal(c.config["global-allowed-response-headers"], "X-Frame-Options,X-Content-Type-Options,Referrer-Policy,Content-Security-Policy,Strict-Transport-Security");
         assert.deepEqual(c.addHeaders, { "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin" });
         assert.deepEqual(c.metrics, { enabled: true, serviceMonitor: { enabled: true } });
         assert.equal(c.ingressClassResource.name, "nginx");
@@ -118,7 +119,19 @@ describe("cluster add-ons", () => {
             "kubernetes:helm.sh/v3:Release addons-ingress-nginx",
             "kubernetes:cert-manager.io/v1:ClusterIssuer addons-letsencrypt-prod",
             "kubernetes:cert-manager.io/v1:ClusterIssuer addons-letsencrypt-staging",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-backend-from-ingress",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-frontend-from-ingress",
         ]);
+    });
+
+    it("has the managed controller send HSTS with the stack's max-age, and the Ingress not send it again", async () => {
+        const c = stackConfig("dev");
+        c.ingress = { hstsMaxAgeSeconds: 86400 };
+        const p = await runProgram("dev", c);
+        assert.equal(release(p, "ingress-nginx").values.controller.config["hsts-max-age"], "86400");
+        const headers = p.get("kubernetes:core/v1:ConfigMap", "kaizen-studio-security-headers").inputs.data;
+        assert.equal("Strict-Transport-Security" in headers, false);
+        assert.equal(headers["X-Frame-Options"], "DENY");
     });
 
     it("switches each add-on off for clusters that already have it", async () => {

@@ -203,20 +203,18 @@ describe("components (prod stack)", () => {
     describe("NetworkPolicy graph", () => {
         const policy = (name: string) => p.get(T.netpol, name).inputs.spec;
 
-        it("admits the frontend only from the ingress controller, and lets it call nothing", () => {
+        it("lets the frontend call nothing and admits nobody through its own policy (the controller comes in through the edge's)", () => {
             assert.deepEqual(policy("frontend"), {
                 podSelector: { matchLabels: sel("frontend") },
                 policyTypes: ["Ingress", "Egress"],
-                ingress: [{ from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 8080 }] }],
             });
         });
 
-        it("admits the backend from the ingress controller and Prometheus; egress to PostgreSQL, Redis and external HTTPS only", () => {
+        it("admits the backend from Prometheus; egress to PostgreSQL, Redis and external HTTPS only", () => {
             assert.deepEqual(policy("backend"), {
                 podSelector: { matchLabels: sel("backend") },
                 policyTypes: ["Ingress", "Egress"],
                 ingress: [
-                    { from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 8000 }] },
                     { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 8000 }] },
                 ],
                 egress: [
@@ -225,6 +223,19 @@ describe("components (prod stack)", () => {
                     { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }], ports: [{ protocol: "TCP", port: 443 }] },
                 ],
             });
+        });
+
+        it("admits the ingress controller to each routed service on its pod port, through the edge's own policies", () => {
+            for (const [service, port] of [["frontend", 8080], ["backend", 8000]] as const) {
+                const np = p.get(T.netpol, `kaizen-studio-${service}-from-ingress`).inputs;
+                assert.equal(np.metadata.name, `${service}-from-ingress`);
+                assert.deepEqual(np.spec, {
+                    podSelector: { matchLabels: sel(service) },
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port }] }],
+                });
+            }
+            assert.equal(p.all(T.netpol).filter((r) => r.name.endsWith("-from-ingress")).length, 2, "no route policy for unrouted workloads");
         });
 
         it("admits PostgreSQL only from the backend and its exporter only from Prometheus", () => {
@@ -446,8 +457,10 @@ describe("components (other shapes by config alone)", () => {
         const sel2 = (n: string) => ({ "app.kubernetes.io/name": "disney-ai-plus", "app.kubernetes.io/component": n });
         assert.deepEqual(p.get(T.netpol, "api").inputs.spec.ingress, [
             { from: [{ podSelector: { matchLabels: sel2("web") } }], ports: [{ protocol: "TCP", port: 4000 }] },
-            { from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 4000 }] },
             { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 4000 }] },
+        ]);
+        assert.deepEqual(p.get(T.netpol, "disney-ai-plus-api-from-ingress").inputs.spec.ingress, [
+            { from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 4000 }] },
         ]);
         assert.deepEqual(p.get(T.netpol, "web").inputs.spec.egress, [
             { to: [{ podSelector: { matchLabels: sel2("api") } }], ports: [{ protocol: "TCP", port: 4000 }] },
@@ -489,12 +502,38 @@ describe("components (other shapes by config alone)", () => {
         assert.equal("pulumi.com/skipAwait" in committed.get(T.ingress, "kaizen-studio").inputs.metadata.annotations, false);
     });
 
-    it("sends HSTS from the Ingress when the cluster's controller is not managed here", async () => {
-        const c = stackConfig("dev");
-        c.addons = {};
-        c.monitoring = { enabled: true, crdsFromCluster: true };
-        const p = await runProgram("dev", c);
-        assert.equal(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data["Strict-Transport-Security"], "max-age=31536000; includeSubDomains");
-        assert.deepEqual(p.dependsOn(p.get(T.ingress, "kaizen-studio")), ["kubernetes:core/v1:ConfigMap kaizen-studio-security-headers"]);
+    describe("an external ingress controller", () => {
+        const HEADERS = ["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Content-Security-Policy"];
+        const external = (controller: Record<string, unknown>, ingress: Record<string, unknown> = {}) => {
+            const c = stackConfig("dev");
+            c.addons = {};
+            c.monitoring = { enabled: true, crdsFromCluster: true };
+            c.ingress = { hstsMaxAgeSeconds: 600, ...ingress, controller: { mode: "external", ...controller } };
+            return runProgram("dev", c);
+        };
+
+        it("sends HSTS from the Ingress, with the stack's max-age, when the controller does not", async () => {
+            const p = await external({ allowedResponseHeaders: [...HEADERS, "strict-transport-security"], sendsHsts: false });
+            const data = p.get(T.configMap, "kaizen-studio-security-headers").inputs.data;
+            assert.equal(data["Strict-Transport-Security"], "max-age=600; includeSubDomains");
+            assert.deepEqual(Object.keys(data).sort(), [...HEADERS, "Strict-Transport-Security"].sort());
+            assert.deepEqual(p.dependsOn(p.get(T.ingress, "kaizen-studio")), [
+                "kubernetes:core/v1:ConfigMap kaizen-studio-security-headers",
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-backend-from-ingress",
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-frontend-from-ingress",
+            ]);
+        });
+
+        it("leaves HSTS to a controller that sends it (ingress-nginx's default), so it is never sent twice", async () => {
+            const p = await external({ allowedResponseHeaders: HEADERS });
+            assert.deepEqual(Object.keys(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data).sort(), [...HEADERS].sort());
+        });
+
+        it("sets no custom headers at all when the stack leaves them to the app", async () => {
+            const p = await external({}, { securityHeaders: false });
+            assert.equal(p.find(T.configMap, "kaizen-studio-security-headers"), undefined);
+            assert.equal("nginx.ingress.kubernetes.io/custom-headers" in p.get(T.ingress, "kaizen-studio").inputs.metadata.annotations, false);
+            assert.equal(p.get(T.netpol, "kaizen-studio-acme-solver").inputs.metadata.name, "acme-http01-solver", "the solver path stays");
+        });
     });
 });

@@ -184,6 +184,29 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { c.namespace = "Kaizen"; },
         problem: "namespace: \"Kaizen\" is not allowed: must be a DNS label",
     },
+    {
+        what: "a managed ingress controller without the add-on that installs it", stack: "dev",
+        edit: (c) => { (c.addons as Raw).ingressNginx = { enabled: false }; c.ingress = { controller: { mode: "managed" } }; },
+        problem: "ingress.controller.mode: \"managed\" is not allowed: needs addons.ingressNginx.enabled: true (the controller this stack installs); use mode: external for a controller installed outside this stack",
+    },
+    {
+        what: "an external ingress controller while the stack installs its own", stack: "dev",
+        edit: (c) => { c.ingress = { securityHeaders: false, controller: { mode: "external" } }; },
+        problem: "ingress.controller.mode: \"external\" is not allowed: contradicts addons.ingressNginx.enabled: true",
+    },
+    {
+        what: "an allow-list for the managed controller, whose list the program sets", stack: "dev",
+        edit: (c) => { c.ingress = { controller: { allowedResponseHeaders: ["X-Frame-Options"] } }; },
+        problem: "ingress.controller.allowedResponseHeaders: [\"X-Frame-Options\"] is not allowed: is set by the program for the managed controller; only mode: external takes it",
+    },
+    {
+        what: "an external controller that would answer 503 for the Ingress's headers", stack: "dev",
+        edit: (c) => {
+            (c.addons as Raw).ingressNginx = { enabled: false };
+            c.ingress = { controller: { allowedResponseHeaders: ["x-frame-options", "Content-Security-Policy"], sendsHsts: false } };
+        },
+        problem: "ingress.controller.allowedResponseHeaders: [\"x-frame-options\",\"Content-Security-Policy\"] is not allowed: must list X-Content-Type-Options, Referrer-Policy, Strict-Transport-Security: the Ingress sets them through the custom-headers annotation, and ingress-nginx answers 503 on every path of an Ingress that sets a header missing from its global-allowed-response-headers",
+    },
 ];
 
 describe("config validation", () => {

@@ -21,7 +21,7 @@ function kindsIn(dir: string): Record<string, number> {
 }
 
 const EXPECTED_KINDS = {
-    Namespace: 2, Secret: 5, ResourceQuota: 1, LimitRange: 1, NetworkPolicy: 7, ConfigMap: 5, Service: 5,
+    Namespace: 2, Secret: 5, ResourceQuota: 1, LimitRange: 1, NetworkPolicy: 9, ConfigMap: 5, Service: 5,
     PersistentVolumeClaim: 1, ServiceAccount: 2, PodDisruptionBudget: 2, PrometheusRule: 1, ServiceMonitor: 3,
     Deployment: 3, StatefulSet: 1, ClusterIssuer: 2, Ingress: 1, HorizontalPodAutoscaler: 1,
 };
