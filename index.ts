@@ -8,7 +8,7 @@ import { AppSecrets } from "./components/appSecrets";
 import { forceFieldOwnership } from "./components/fieldOwnership";
 import { POSTGRES_PORT, REDIS_PORT } from "./components/networkGraph";
 import { loadStack } from "./stacks/load";
-import { SECRET_DEFS } from "./stacks/secrets";
+import { secretDefs } from "./stacks/secrets";
 
 // Throws one error listing every config problem before any resource is registered.
 const { config, secretValues } = loadStack();
@@ -30,7 +30,7 @@ const providers = { providers: { kubernetes: cluster } };
 
 // Secrets from encrypted config, or generated into encrypted state where the stack allows it.
 const secrets = new AppSecrets("secrets", {
-    needed: SECRET_DEFS.filter((d) => d.neededBy(config)),
+    needed: secretDefs(config.secrets).filter((d) => d.neededBy(config)),
     configured: secretValues,
 });
 

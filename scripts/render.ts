@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { SECRET_KEYS } from "../stacks/secrets";
+import { SECRET_KEYS, customSecretKeys } from "../stacks/secrets";
 import { ROOT, Recorded, runProgram, stackConfig, unwrap } from "./lib/mockRun";
 
 export const REDACTED = "<redacted>";
@@ -67,7 +67,7 @@ export async function renderStack(stack: string): Promise<Rendered> {
 
 /** Renders a stack from a config given as `key -> value` (without the `platform:` prefix). */
 export async function renderConfig(stack: string, config: Record<string, unknown>): Promise<Rendered> {
-    const placeholders = Object.fromEntries(SECRET_KEYS.map((k) => [k, REDACTED]));
+    const placeholders = Object.fromEntries([...SECRET_KEYS, ...customSecretKeys(config.secrets)].map((k) => [k, REDACTED]));
     const program = await runProgram(stack, config, placeholders);
     const objects = program.resources.filter(isKubernetesObject).map((r) => redact(r.inputs) as Record<string, unknown>);
     const releases = program.all("kubernetes:helm.sh/v3:Release").map((r) => {

@@ -8,7 +8,7 @@
 // never printed. Works without a cluster: it only touches the stack's config.
 
 import { CONFIG_NAMESPACE, resolveConfig, splitConfig } from "../stacks/config";
-import { SECRET_KEYS, SecretDef, generateSecret, planInit, planRotate, secretStatus } from "../stacks/secrets";
+import { SECRET_KEYS, SecretDef, customSecretKeys, generateSecret, planInit, planRotate, secretStatus } from "../stacks/secrets";
 import { PlatformConfig } from "../stacks/types";
 import { pulumi, runCommand } from "./lib/cli";
 
@@ -20,7 +20,7 @@ function readStack(stack: string): { cfg: PlatformConfig; setKeys: Set<string>; 
     const entries = Object.entries(json).map(([key, e]) => ({ key, value: e.objectValue ?? e.value, secret: e.secret }));
     const { raw, secretKeys } = splitConfig(entries);
     // Validate everything except which secrets are missing: that is what this command fixes.
-    const cfg = resolveConfig(stack, raw, { set: SECRET_KEYS, plaintext: [] });
+    const cfg = resolveConfig(stack, raw, { set: [...SECRET_KEYS, ...customSecretKeys(raw.secrets)], plaintext: [] });
     return { cfg, setKeys: new Set(secretKeys.set), plaintextKeys: secretKeys.plaintext };
 }
 
@@ -62,7 +62,7 @@ export function main(argv: string[]): number {
         }
         return plan.external.length ? 1 : 0;
     }
-    const def = planRotate(key as string);
+    const def = planRotate(cfg, key as string);
     console.log(`stack ${stack}: rotating ${def.kind === "rsaPrivateKey" ? "jwtPrivateKey and jwtPublicKey" : def.key}; 'pulumi up' applies it and rolls the pods that use it`);
     store(stack, generateSecret(def));
     return 0;

@@ -4,12 +4,18 @@
 import { AddonsConfig, readAddons } from "./addons";
 import { PROFILES } from "./environments";
 import { ConfigErrors, ObjectReader, parseQuantity, patterns } from "./reader";
-import { SECRET_DEFS, SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
+import { SECRET_KEYS, customSecretKeys, missingSecrets, readSecretSettings, secretDefs } from "./secrets";
 import { INGRESS_HEADER_NAMES, ingressSecurityHeaders } from "./securityHeaders";
 import {
     AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, EXPORTER_RESOURCES, Environment, IngressControllerSpec, IngressSpec, MonitoringSpec, NetworkSpec,
     PlatformConfig, PostgresSpec, ProbeSpec, QuotaSpec, RedisSpec, ResourceSpec, ServiceSpec,
 } from "./types";
+
+/** Top-level config keys other than secrets (Pulumi.yaml declares the same; a unit test keeps them equal). */
+export const SETTING_KEYS: readonly string[] = [
+    "environment", "appName", "namespace", "domain", "debug", "jwtAlgorithm", "initImage", "cluster", "services",
+    "postgres", "redis", "ingress", "monitoring", "network", "quota", "appEnv", "secrets", "addons",
+];
 
 /** The project's config namespace (`<namespace>:<key>` in Pulumi.<stack>.yaml). */
 export const CONFIG_NAMESPACE = "platform";
@@ -405,7 +411,7 @@ function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
     }
     for (const s of cfg.services) {
         Object.values(s.secretEnv).forEach((key, i) => {
-            const def = SECRET_DEFS.find((d) => d.key === key);
+            const def = secretDefs(cfg.secrets).find((d) => d.key === key);
             if (def && !def.neededBy(cfg)) {
                 errors.add(`services.${s.name}.secretEnv[${i}].from`, key, `must be a secret this stack has; ${key} is the ${def.description}`);
             }
@@ -510,6 +516,8 @@ export interface ConfigEntry {
  */
 export function splitConfig(entries: readonly ConfigEntry[]): { raw: Record<string, unknown>; secretKeys: SecretKeyState } {
     const prefix = `${CONFIG_NAMESPACE}:`;
+    // The stack's own secrets are declared in `secrets.custom`; their values must never reach validation.
+    const secretKeys = new Set([...SECRET_KEYS, ...customSecretKeys(entries.find((e) => e.key === `${prefix}secrets`)?.value)]);
     const raw: Record<string, unknown> = {};
     const set: string[] = [];
     const plaintext: string[] = [];
@@ -518,7 +526,7 @@ export function splitConfig(entries: readonly ConfigEntry[]): { raw: Record<stri
             continue;
         }
         const key = entry.key.slice(prefix.length);
-        if (SECRET_KEYS.includes(key)) {
+        if (secretKeys.has(key)) {
             if (entry.value === undefined ? entry.secret : entry.value !== "") {
                 set.push(key);
                 if (!entry.secret) {
@@ -545,7 +553,8 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
     const env: Environment = ENVIRONMENTS.includes(environment) ? environment : "dev";
     const appName = r.string("appName", { default: "app", pattern: patterns.dnsLabel });
     const domain = r.string("domain", { pattern: patterns.hostname });
-    const secretNames = new Set<string>(SECRET_KEYS);
+    const secrets = readSecretSettings(r.object("secrets"), env, SETTING_KEYS);
+    const secretNames = new Set<string>([...SECRET_KEYS, ...Object.keys(secrets.custom)]);
     const addons = readAddons(r.object("addons"), env);
     const cfg: PlatformConfig = {
         stack,
@@ -565,11 +574,11 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
         network: readNetwork(r.object("network"), addons),
         quota: readQuota(r.object("quota"), env),
         appEnv: r.stringMap("appEnv"),
-        secrets: readSecretSettings(r.object("secrets"), env),
+        secrets,
         addons,
     };
     // Secret values are read by stacks/load.ts and never pass through here; they only count as known keys.
-    for (const key of SECRET_KEYS) {
+    for (const key of secretNames) {
         r.skip(key);
     }
     r.done();

@@ -83,27 +83,74 @@ export const SECRET_DEFS: readonly SecretDef[] = [
     },
 ];
 
+/** The built-in secrets' keys. */
 export const SECRET_KEYS: readonly string[] = SECRET_DEFS.map((d) => d.key);
+
+/** Kinds a stack may declare its own secrets with. */
+export type CustomSecretKind = "password" | "external";
+const CUSTOM_KINDS: readonly CustomSecretKind[] = ["password", "external"];
+/** Length of generated custom passwords. */
+export const CUSTOM_PASSWORD_LENGTH = 32;
 
 export interface SecretSettings {
     /** Every needed generated secret must be in encrypted config; no in-program random fallback. */
     readonly requireConfigured: boolean;
     /** Azure AD single sign-on is on: its client id and secret must be configured. */
     readonly azureAdSso: boolean;
+    /**
+     * The stack's own secrets (e.g. a payment provider's API key), key -> kind: stored like the
+     * built-in ones under `platform:<key>`, always encrypted, and read by services through `secretEnv`.
+     */
+    readonly custom: Readonly<Record<string, CustomSecretKind>>;
 }
 
-export function readSecretSettings(r: ObjectReader, env: Environment): SecretSettings {
+const CUSTOM_KEY = /^[a-z][a-zA-Z0-9]{0,62}$/;
+
+/**
+ * `reservedKeys`: the project's other config keys, which a custom secret must not shadow.
+ */
+export function readSecretSettings(r: ObjectReader, env: Environment, reservedKeys: readonly string[]): SecretSettings {
+    const custom: Record<string, CustomSecretKind> = {};
+    const c = r.object("custom");
+    for (const [key, value] of Object.entries(c.raw)) {
+        const kind = c.string(key, { oneOf: CUSTOM_KINDS }) as CustomSecretKind;
+        if (!CUSTOM_KEY.test(key)) {
+            r.errors.add(c.key(key), value, "must be declared under a camelCase config key (a letter, then letters and digits, at most 63)");
+        } else if (SECRET_KEYS.includes(key) || reservedKeys.includes(key)) {
+            r.errors.add(c.key(key), value, `must not reuse '${key}', which is already a config key of this project`);
+        } else if (CUSTOM_KINDS.includes(kind)) {
+            // Only valid declarations become secrets, so one mistake is reported once.
+            custom[key] = kind;
+        }
+    }
     const spec = {
         requireConfigured: r.bool("requireConfigured", env === "prod"),
         azureAdSso: r.bool("azureAdSso", false),
+        custom,
     };
     r.done();
     return spec;
 }
 
+/** Keys of the secrets a raw `secrets` config object declares, read before validation (see splitConfig). */
+export function customSecretKeys(rawSecrets: unknown): string[] {
+    const custom = (rawSecrets as { custom?: unknown } | undefined)?.custom;
+    return custom && typeof custom === "object" && !Array.isArray(custom) ? Object.keys(custom) : [];
+}
+
+/** Every secret of a stack: the built-in ones, then its own. */
+export function secretDefs(settings: SecretSettings): SecretDef[] {
+    const custom = Object.entries(settings.custom).map(([key, kind]): SecretDef => ({
+        key, kind, length: CUSTOM_PASSWORD_LENGTH,
+        description: `stack secret '${key}' (secrets.custom, ${kind})`,
+        neededBy: () => true,
+    }));
+    return [...SECRET_DEFS, ...custom];
+}
+
 /** The secrets this stack needs that are not set. */
 function unsetNeeded(cfg: PlatformConfig, setKeys: ReadonlySet<string>): SecretDef[] {
-    return SECRET_DEFS.filter((d) => d.neededBy(cfg) && !setKeys.has(d.key));
+    return secretDefs(cfg.secrets).filter((d) => d.neededBy(cfg) && !setKeys.has(d.key));
 }
 
 /**
@@ -149,7 +196,7 @@ export interface SecretStatus {
 }
 
 export function secretStatus(cfg: PlatformConfig, setKeys: ReadonlySet<string>): SecretStatus[] {
-    return SECRET_DEFS.map((d) => ({ key: d.key, kind: d.kind, needed: d.neededBy(cfg), set: setKeys.has(d.key) }));
+    return secretDefs(cfg.secrets).map((d) => ({ key: d.key, kind: d.kind, needed: d.neededBy(cfg), set: setKeys.has(d.key) }));
 }
 
 /** What `init` does: generate every needed, unset, generatable secret; an RSA pair as a whole. */
@@ -164,9 +211,10 @@ export function planInit(cfg: PlatformConfig, setKeys: ReadonlySet<string>): { g
 }
 
 /** What `rotate <key>` does: the key's definition (an RSA half rotates the pair), or an error naming the allowed keys. */
-export function planRotate(key: string): SecretDef {
-    const def = SECRET_DEFS.find((d) => d.key === key);
-    const rotatable = SECRET_DEFS.filter((d) => d.kind !== "external").map((d) => d.key);
+export function planRotate(cfg: PlatformConfig, key: string): SecretDef {
+    const defs = secretDefs(cfg.secrets);
+    const def = defs.find((d) => d.key === key);
+    const rotatable = defs.filter((d) => d.kind !== "external").map((d) => d.key);
     if (!def || def.kind === "external") {
         throw new Error(`cannot rotate '${key}': rotatable secrets are ${rotatable.join(", ")}` +
             (def ? `; '${key}' is supplied by a person: set it with 'pulumi config set --secret ${key} <value>'` : ""));

@@ -217,6 +217,24 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             assert.equal(Buffer.from(live, "base64").toString(), configured);
         });
 
+        it("gives the backend a secret the stack declares itself, through secretEnv, encrypted at rest", () => {
+            const value = "sk_test_live-e2e-stack-secret";
+            ws.editConfig("dev", (c) => {
+                c["platform:secrets"] = { custom: { stripeApiKey: "external" } };
+                c["platform:services"].backend.secretEnv.push({ name: "STRIPE_API_KEY", from: "stripeApiKey" });
+            });
+            ws.pulumi(["config", "set", "--secret", "platform:stripeApiKey", "--stack", "dev"], { input: value });
+            assert.equal(ws.read("Pulumi.dev.yaml").includes(value), false);
+            assert.deepEqual(changes(ws, "dev").sort(), ["update kubernetes:apps/v1:Deployment backend", "update kubernetes:core/v1:Secret backend-secrets"]);
+            ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
+            const live = kubectlJson(["get", "secret", "backend-secrets", "-n", DEV_NS]).data.STRIPE_API_KEY;
+            assert.equal(Buffer.from(live, "base64").toString(), value);
+            const env = kubectlJson(["get", "deployment", "backend", "-n", DEV_NS]).spec.template.spec.containers[0].envFrom;
+            assert.deepEqual(env.map((e: { secretRef?: { name: string } }) => e.secretRef?.name).filter(Boolean), ["backend-secrets"]);
+            assert.equal(JSON.stringify(JSON.parse(ws.pulumi(["stack", "export", "--stack", "dev"]).stdout)).includes(value), false, "encrypted in state");
+            ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
+        });
+
         it("is read by another project through StackReference, its secret output still secret", () => {
             const dir = path.join(ws.dir, "consumer");
             fs.cpSync(path.join(ROOT, "tests", "e2e", "consumer"), dir, { recursive: true });

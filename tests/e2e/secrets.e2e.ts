@@ -86,9 +86,26 @@ describe("secrets command (real Pulumi CLI)", function () {
         assert.match(r.stdout, /jwtSecret\s+unused/);
     });
 
+    it("handles the stack's own secrets: init generates a declared password, reports a declared external one", () => {
+        ws.run("pulumi", ["config", "set", "--path", "platform:secrets.custom.sessionSecret", "password", "--stack", "dev"]);
+        ws.run("pulumi", ["config", "set", "--path", "platform:secrets.custom.stripeApiKey", "external", "--stack", "dev"]);
+        const r = secrets("init", "--stack", "dev");
+        assert.equal(r.status, 1, "the external one is still missing");
+        assert.match(r.stdout, /generating sessionSecret\n/);
+        assert.match(r.stdout, /still missing stripeApiKey/);
+        assert.match(get("dev", "sessionSecret"), /^[A-Za-z0-9_-]{32}$/);
+        assert.match(ws.read("Pulumi.dev.yaml"), /platform:sessionSecret:\n\s+secure: v1:/);
+        ws.run("pulumi", ["config", "set", "--secret", "platform:stripeApiKey", "--stack", "dev"], "sk_test_e2e-custom-secret");
+        const list = secrets("list", "--stack", "dev");
+        assert.match(list.stdout, /sessionSecret\s+needed\s+password\s+set/);
+        assert.match(list.stdout, /stripeApiKey\s+needed\s+external\s+set/);
+        assert.equal(list.stdout.includes("sk_test_e2e-custom-secret"), false);
+        assert.equal(ws.read("Pulumi.dev.yaml").includes("sk_test_e2e-custom-secret"), false);
+    });
+
     it("leaves no generated value in plain text anywhere it looked", () => {
         const values: string[] = [];
-        for (const [stack, keys] of [["dev", ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"]],
+        for (const [stack, keys] of [["dev", ["postgresPassword", "redisPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword", "sessionSecret", "stripeApiKey"]],
             ["prod", ["postgresPassword", "redisPassword", "encryptionKey", "checksumKey", "grafanaAdminPassword", "jwtPrivateKey"]]] as const) {
             values.push(...keys.map((k) => get(stack, k)));
         }

@@ -2,7 +2,8 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, SecretKeyState, imageTag, resolveConfig, splitConfig } from "../../stacks/config";
+import { ConfigValidationError, SETTING_KEYS, SecretKeyState, imageTag, resolveConfig, splitConfig } from "../../stacks/config";
+import { SECRET_KEYS } from "../../stacks/secrets";
 import { parseQuantity } from "../../stacks/reader";
 import * as fs from "fs";
 import * as path from "path";
@@ -207,6 +208,26 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         },
         problem: "ingress.controller.allowedResponseHeaders: [\"x-frame-options\",\"Content-Security-Policy\"] is not allowed: must list X-Content-Type-Options, Referrer-Policy, Strict-Transport-Security: the Ingress sets them through the custom-headers annotation, and ingress-nginx answers 503 on every path of an Ingress that sets a header missing from its global-allowed-response-headers",
     },
+    {
+        what: "a secretEnv naming a stack secret that is not declared", stack: "dev",
+        edit: (c) => { c.secrets = { custom: { stripeApiKey: "password" } }; svc(c, "backend").secretEnv.push({ name: "SESSION", from: "sessionSecret" }); },
+        problem: "services.backend.secretEnv[2].from: \"sessionSecret\" is not allowed: must be one of postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword, alertWebhookUrl, azureAdClientId, azureAdClientSecret, stripeApiKey",
+    },
+    {
+        what: "a stack secret of an unknown kind", stack: "dev",
+        edit: (c) => { c.secrets = { custom: { stripeApiKey: "rsa" } }; },
+        problem: "secrets.custom.stripeApiKey: \"rsa\" is not allowed: must be one of password, external",
+    },
+    {
+        what: "a stack secret that would shadow another config key", stack: "dev",
+        edit: (c) => { c.secrets = { custom: { domain: "external" } }; },
+        problem: "secrets.custom.domain: \"external\" is not allowed: must not reuse 'domain', which is already a config key of this project",
+    },
+    {
+        what: "a stack secret under a key Pulumi config cannot hold", stack: "dev",
+        edit: (c) => { c.secrets = { custom: { "stripe-key": "external" } }; },
+        problem: "secrets.custom.stripe-key: \"external\" is not allowed: must be declared under a camelCase config key",
+    },
 ];
 
 describe("config validation", () => {
@@ -328,6 +349,28 @@ describe("config validation", () => {
         ]);
         assert.deepEqual(raw, { environment: "dev", jwtSecrett: "[secret]" });
         assert.deepEqual(secretKeys, { set: ["redisPassword", "postgresPassword"], plaintext: ["redisPassword"] });
+    });
+
+    it("treats the stack's declared secrets as secrets: their values never reach validation, plain-text ones are refused", () => {
+        const { raw, secretKeys } = splitConfig([
+            { key: "platform:secrets", value: { custom: { stripeApiKey: "external", sessionSecret: "password" } }, secret: false },
+            { key: "platform:stripeApiKey", value: "sk_live_typed-in-plain", secret: false },
+            { key: "platform:sessionSecret", secret: true },
+        ]);
+        assert.deepEqual(raw, { secrets: { custom: { stripeApiKey: "external", sessionSecret: "password" } } });
+        assert.deepEqual(secretKeys, { set: ["stripeApiKey", "sessionSecret"], plaintext: ["stripeApiKey"] });
+        const problems = problemsOf("dev", { ...stackConfig("dev"), ...raw }, { set: [...Object.keys(FAKE_SECRETS), ...secretKeys.set], plaintext: secretKeys.plaintext });
+        assert.deepEqual(problems, ["stripeApiKey: is stored in plain text: secrets must be set with 'pulumi config set --secret stripeApiKey <value>' (or 'npm run secrets')"]);
+    });
+
+    it("requires a declared external stack secret to be set", () => {
+        const raw = edited("dev", (c) => { c.secrets = { custom: { stripeApiKey: "external" } }; });
+        assert.deepEqual(problemsOf("dev", raw), ["stripeApiKey: is required: stack secret 'stripeApiKey' (secrets.custom, external); set it with 'pulumi config set --secret stripeApiKey <value> --stack dev'"]);
+    });
+
+    it("knows every top-level key Pulumi.yaml declares, and no other", () => {
+        const declared = Object.keys((parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Raw }).config);
+        assert.deepEqual([...declared].sort(), [...SETTING_KEYS, ...SECRET_KEYS].sort());
     });
 
     it("parses image tags and quantities", () => {

@@ -6,8 +6,8 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { checksum, keyedChecksum } from "../../components/podSpec";
 import { resolveConfig } from "../../stacks/config";
-import { SECRET_DEFS, SECRET_KEYS, generateSecret, planInit, planRotate } from "../../stacks/secrets";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, stackConfig, unwrap } from "./harness";
+import { SECRET_DEFS, SECRET_KEYS, generateSecret, planInit, planRotate, secretStatus } from "../../stacks/secrets";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
 
 /** Every string in `value` outside secret-wrapped subtrees. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -80,6 +80,22 @@ describe("secrets", () => {
         assert.equal(await pulumi.isSecret(dev.exports.databaseUrl), true);
     });
 
+    it("gives a service the stack's own secrets through secretEnv: configured ones as set, passwords generated when unset", async () => {
+        const c = stackConfig("dev");
+        c.secrets = { custom: { stripeApiKey: "external", sessionSecret: "password" } };
+        (c.services as Record<string, { secretEnv: unknown[] }>).backend.secretEnv.push({ name: "STRIPE_API_KEY", from: "stripeApiKey" }, { name: "SESSION_SECRET", from: "sessionSecret" });
+        const p = await runProgram("dev", c, { ...FAKE_SECRETS, stripeApiKey: "sk_live_custom-0123456789" });
+        const data = unwrap(p.get("kubernetes:core/v1:Secret", "backend-secrets").inputs.stringData);
+        assert.equal(data.secret, true);
+        assert.equal(data.value.STRIPE_API_KEY, "sk_live_custom-0123456789");
+        assert.equal(data.value.SESSION_SECRET, "generated-secrets-sessionSecret");
+        assert.deepEqual(p.all("random:index/randomPassword:RandomPassword").map((r) => [r.name, r.inputs.length]), [["secrets-sessionSecret", 32]]);
+        assert.deepEqual(p.exports.generatedSecrets, ["sessionSecret"]);
+        for (const r of p.resources) {
+            assert.equal(plainStrings(r.inputs).some((t) => t.includes("sk_live_custom")), false, `${r.type} ${r.name}`);
+        }
+    });
+
     it("rolls the pods that use a rotated secret, and only those", async () => {
         const before = await runCommittedStack("dev", FAKE_SECRETS);
         const after = await runCommittedStack("dev", { ...FAKE_SECRETS, redisPassword: "rotated-redis-password-0123456789" });
@@ -121,10 +137,24 @@ describe("secrets command logic", () => {
     });
 
     it("rotate replaces one key, the RSA pair together, and refuses external or unknown keys", () => {
-        assert.equal(planRotate("redisPassword").key, "redisPassword");
-        assert.equal(planRotate("jwtPublicKey").key, "jwtPrivateKey");
-        assert.throws(() => planRotate("azureAdClientSecret"), /supplied by a person/);
-        assert.throws(() => planRotate("nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword/);
+        assert.equal(planRotate(dev, "redisPassword").key, "redisPassword");
+        assert.equal(planRotate(dev, "jwtPublicKey").key, "jwtPrivateKey");
+        assert.throws(() => planRotate(dev, "azureAdClientSecret"), /supplied by a person/);
+        assert.throws(() => planRotate(dev, "nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword$/);
+    });
+
+    it("treats the stack's own secrets like the built-in ones: init generates passwords, asks for external values, rotates", () => {
+        const raw = stackConfig("dev");
+        raw.secrets = { custom: { sessionSecret: "password", stripeApiKey: "external" } };
+        const cfg = resolveConfig("dev", raw, { set: [...SECRET_KEYS, "sessionSecret", "stripeApiKey"], plaintext: [] });
+        const plan = planInit(cfg, new Set(SECRET_KEYS));
+        assert.deepEqual(plan.generate.map((d) => d.key), ["sessionSecret"]);
+        assert.deepEqual(plan.external.map((d) => d.key), ["stripeApiKey"]);
+        assert.match(generateSecret(plan.generate[0]).sessionSecret, /^[A-Za-z0-9_-]{32}$/);
+        assert.equal(planRotate(cfg, "sessionSecret").key, "sessionSecret");
+        assert.throws(() => planRotate(cfg, "stripeApiKey"), /supplied by a person/);
+        assert.deepEqual(secretStatus(cfg, new Set(["stripeApiKey"])).slice(-2),
+            [{ key: "sessionSecret", kind: "password", needed: true, set: false }, { key: "stripeApiKey", kind: "external", needed: true, set: true }]);
     });
 
     it("generates URL-safe passwords of the declared length, different each time", () => {
