@@ -62,10 +62,22 @@ export function execProbe(command: string[], periodSeconds: number, failureThres
     return { exec: { command }, periodSeconds, timeoutSeconds: 5, failureThreshold };
 }
 
-export function resources(spec: ResourceSpec): k8s.types.input.core.v1.ResourceRequirements {
+/** Node disk a container reserves for its logs and writable layer (the root filesystem is read-only). */
+export const EPHEMERAL_REQUEST_MI = 64;
+/** Node disk a container may use for its logs and writable layer before the kubelet evicts the pod. */
+export const EPHEMERAL_BASE_LIMIT_MI = 256;
+
+/**
+ * CPU and memory from the spec, plus ephemeral storage: without it a pod that fills node disk
+ * (logs, scratch files) evicts its neighbours instead of itself. The kubelet sums the containers'
+ * limits into the pod's budget, which also covers its emptyDirs, so the container that mounts
+ * `writableDirCount` writable dirs carries their size limits on top of its own.
+ */
+export function resources(spec: ResourceSpec, writableDirCount = 0): k8s.types.input.core.v1.ResourceRequirements {
+    const limitMi = EPHEMERAL_BASE_LIMIT_MI + writableDirCount * WRITABLE_DIR_SIZE_LIMIT_MI;
     return {
-        requests: { cpu: spec.requests.cpu, memory: spec.requests.memory },
-        limits: { cpu: spec.limits.cpu, memory: spec.limits.memory },
+        requests: { cpu: spec.requests.cpu, memory: spec.requests.memory, "ephemeral-storage": `${EPHEMERAL_REQUEST_MI}Mi` },
+        limits: { cpu: spec.limits.cpu, memory: spec.limits.memory, "ephemeral-storage": `${limitMi}Mi` },
     };
 }
 
@@ -78,7 +90,8 @@ export function volumeNameForPath(path: string): string {
  * Size limit of each writable emptyDir: node disk is shared, so a runaway writer is evicted rather
  * than filling it for every pod on the node.
  */
-export const WRITABLE_DIR_SIZE_LIMIT = "256Mi";
+export const WRITABLE_DIR_SIZE_LIMIT_MI = 256;
+export const WRITABLE_DIR_SIZE_LIMIT = `${WRITABLE_DIR_SIZE_LIMIT_MI}Mi`;
 
 /** emptyDir volumes and their mounts for the paths an app writes under a read-only root filesystem. */
 export function writableDirs(paths: readonly string[]): {

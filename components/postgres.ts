@@ -90,7 +90,7 @@ export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secr
                         args: ["-c", "config_file=/etc/postgresql/postgresql.conf"],
                         ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
                         env: [...credentials, { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` }],
-                        resources: resources(s.resources),
+                        resources: resources(s.resources, dirs.volumes.length),
                         securityContext: restrictedContainerSecurityContext(),
                         startupProbe: execProbe(isReady, 5, 60),
                         livenessProbe: execProbe(isReady, 10, 6),

@@ -80,7 +80,7 @@ export function deploymentSpec(args: WebServiceArgs, serviceAccountName: pulumi.
                         { configMapRef: { name: `${s.name}-config` } },
                         ...(hasSecretEnv(args) ? [{ secretRef: { name: `${s.name}-secrets` } }] : []),
                     ],
-                    resources: resources(s.resources),
+                    resources: resources(s.resources, dirs.volumes.length),
                     securityContext: restrictedContainerSecurityContext(),
                     startupProbe: httpProbe(s.probes.startup, HTTP),
                     livenessProbe: httpProbe(s.probes.liveness, HTTP),

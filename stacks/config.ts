@@ -56,6 +56,27 @@ function readImage(r: ObjectReader, name: string, def: string, pinned: boolean, 
     return value;
 }
 
+/** Numeric parts of the version a tag starts with: "15.10-alpine" -> 2, "7.2-alpine" -> 2, "v1.0.0" -> 3, "alpine" -> 0. */
+export function versionParts(tag: string): number {
+    const m = /^v?(\d+(?:\.\d+)*)/.exec(tag);
+    return m ? m[1].split(".").length : 0;
+}
+
+/**
+ * A data service's image where images must be pinned: the official images' short tags
+ * (`postgres:15-alpine`, `redis:7.2-alpine`) move to every new patch release, so a restart can
+ * change the database server under the data. An exact release (`parts` numeric parts: PostgreSQL
+ * numbers its patch releases MAJOR.MINOR, Redis MAJOR.MINOR.PATCH) or a digest is required.
+ */
+function readDataImage(r: ObjectReader, defaults: { floating: string; exact: string }, parts: number, pinned: boolean, what: string): string {
+    const image = readImage(r, "image", pinned ? defaults.exact : defaults.floating, pinned);
+    const { tag, digest } = imageTag(image);
+    if (pinned && !digest && tag !== undefined && tag !== "latest" && versionParts(tag) < parts) {
+        r.errors.add(r.key("image"), image, `must name an exact ${what} release in this environment (a tag such as ${defaults.exact.slice(defaults.exact.indexOf(":") + 1)}, or a digest): '${tag}' moves to every new release`);
+    }
+    return image;
+}
+
 function readResources(r: ObjectReader, def: ResourceSpec): ResourceSpec {
     const req = r.object("requests");
     const lim = r.object("limits");
@@ -195,7 +216,7 @@ function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
     const profile = PROFILES[env];
     const spec: PostgresSpec = {
         enabled: r.bool("enabled", false),
-        image: readImage(r, "image", "postgres:15-alpine", profile.requirePinnedImages),
+        image: readDataImage(r, { floating: "postgres:15-alpine", exact: "postgres:15.10-alpine" }, 2, profile.requirePinnedImages, "PostgreSQL"),
         exporterImage: readImage(r, "exporterImage", "quay.io/prometheuscommunity/postgres-exporter:v0.15.0", profile.requirePinnedImages),
         database: r.string("database", { default: "app", pattern: SQL_IDENTIFIER }),
         user: r.string("user", { default: "app", pattern: SQL_IDENTIFIER }),
@@ -224,7 +245,7 @@ function readRedis(r: ObjectReader, env: Environment): RedisSpec {
     const profile = PROFILES[env];
     const spec: RedisSpec = {
         enabled: r.bool("enabled", false),
-        image: readImage(r, "image", "redis:7.2-alpine", profile.requirePinnedImages),
+        image: readDataImage(r, { floating: "redis:7.2-alpine", exact: "redis:7.2.7-alpine" }, 3, profile.requirePinnedImages, "Redis"),
         exporterImage: readImage(r, "exporterImage", "oliver006/redis_exporter:v1.62.0", profile.requirePinnedImages),
         storageSize: r.quantity("storageSize", "10Gi"),
         storageClass: r.string("storageClass"),

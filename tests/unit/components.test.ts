@@ -115,6 +115,9 @@ describe("components (prod stack)", () => {
                 for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
                     assert.deepEqual(c.securityContext, RESTRICTED_CONTAINER, `${r.name}/${c.name}`);
                     assert.ok(c.resources.requests.cpu && c.resources.limits.memory, `${r.name}/${c.name} resources`);
+                    // Every container: a full node disk evicts the pod that filled it, not its neighbours.
+                    assert.equal(c.resources.requests["ephemeral-storage"], "64Mi", `${r.name}/${c.name} ephemeral request`);
+                    assert.match(c.resources.limits["ephemeral-storage"], /^\d+Mi$/, `${r.name}/${c.name} ephemeral limit`);
                     assert.doesNotMatch(c.image, /:latest$/, `${r.name}/${c.name} image`);
                 }
             }
@@ -127,7 +130,10 @@ describe("components (prod stack)", () => {
             assert.deepEqual(c.livenessProbe, { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
             assert.deepEqual(c.readinessProbe, { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 });
             assert.deepEqual(c.startupProbe, { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 30 });
-            assert.deepEqual(c.resources, { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "2Gi" } });
+            assert.deepEqual(c.resources, {
+                requests: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "64Mi" },
+                limits: { cpu: "2000m", memory: "2Gi", "ephemeral-storage": "512Mi" }, // 256Mi + its one writable dir (/tmp)
+            });
         });
 
         it("makes the backend wait for PostgreSQL and Redis in init containers", () => {
@@ -261,13 +267,16 @@ describe("components (prod stack)", () => {
             assert.equal(sts.serviceName, "postgres-headless");
             assert.equal(sts.replicas, 1);
             const [pg, exporter] = sts.template.spec.containers;
-            assert.equal(pg.image, "postgres:15-alpine");
+            assert.equal(pg.image, "postgres:15.10-alpine", "prod pins an exact release; dev keeps the seed's postgres:15-alpine");
             assert.deepEqual(pg.args, ["-c", "config_file=/etc/postgresql/postgresql.conf"]);
             const isReady = ["sh", "-c", "pg_isready -h 127.0.0.1 -p 5432 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\""];
             assert.deepEqual(pg.readinessProbe.exec.command, isReady);
             assert.deepEqual(pg.livenessProbe.exec.command, isReady);
             assert.deepEqual(pg.startupProbe.exec.command, isReady);
-            assert.deepEqual(pg.resources, { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } });
+            assert.deepEqual(pg.resources, {
+                requests: { cpu: "500m", memory: "2Gi", "ephemeral-storage": "64Mi" },
+                limits: { cpu: "2000m", memory: "4Gi", "ephemeral-storage": "768Mi" }, // 256Mi + socket dir and /tmp
+            });
             assert.equal(sts.template.spec.securityContext.runAsUser, 70);
             assert.equal(exporter.name, "postgres-exporter");
             assert.deepEqual(exporter.ports, [{ name: "metrics", containerPort: 9187, protocol: "TCP" }]);
@@ -325,7 +334,10 @@ describe("components (prod stack)", () => {
                 "--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data",
                 "--maxmemory", "768mb", "--maxmemory-policy", "allkeys-lru", "--requirepass", "$(REDIS_PASSWORD)",
             ]);
-            assert.deepEqual(c.resources, { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
+            assert.deepEqual(c.resources, {
+                requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
+                limits: { cpu: "1000m", memory: "1Gi", "ephemeral-storage": "256Mi" },
+            });
             assert.deepEqual(d.template.spec.volumes, [{ name: "data", persistentVolumeClaim: { claimName: "redis-data" } }]);
             assert.equal(p.get("kubernetes:core/v1:PersistentVolumeClaim", "redis-data").inputs.spec.resources.requests.storage, "10Gi");
         });
@@ -444,16 +456,18 @@ describe("components (other shapes by config alone)", () => {
     });
 
     it("expresses a web + api + PostGIS system with path routing and service-to-service calls", async () => {
+        // Pinned by digest: PostGIS's tags name no exact PostgreSQL release.
+        const POSTGIS = `postgis/postgis:15-3.4-alpine@sha256:${"0123456789abcdef".repeat(4)}`;
         const c = stackConfig("staging");
         c.appName = "disney-ai-plus";
         c.redis = { enabled: false };
-        c.postgres = { enabled: true, image: "postgis/postgis:15-3.4-alpine", database: "app", user: "app" };
+        c.postgres = { enabled: true, image: POSTGIS, database: "app", user: "app" };
         c.services = {
             web: { image: "example/web:2.1.0", port: 3000, ingressPath: "/", uses: ["api"], replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 10 } },
             api: { image: "example/api:2.1.0", port: 4000, ingressPath: "/api", uses: ["postgres"], metricsPath: "/metrics", replicas: 2 },
         };
         const p = await runProgram("staging", c, { encryptionKey: "k", postgresPassword: "p", jwtSecret: "j", grafanaAdminPassword: "g" });
-        assert.equal(podSpec(p.get(T.statefulSet, "postgres")).containers[0].image, "postgis/postgis:15-3.4-alpine");
+        assert.equal(podSpec(p.get(T.statefulSet, "postgres")).containers[0].image, POSTGIS);
         const sel2 = (n: string) => ({ "app.kubernetes.io/name": "disney-ai-plus", "app.kubernetes.io/component": n });
         assert.deepEqual(p.get(T.netpol, "api").inputs.spec.ingress, [
             { from: [{ podSelector: { matchLabels: sel2("web") } }], ports: [{ protocol: "TCP", port: 4000 }] },

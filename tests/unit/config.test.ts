@@ -228,6 +228,16 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { c.secrets = { custom: { "stripe-key": "external" } }; },
         problem: "secrets.custom.stripe-key: \"external\" is not allowed: must be declared under a camelCase config key",
     },
+    {
+        what: "a PostgreSQL image tag that moves with every release, in prod", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), image: "postgres:15-alpine" }; },
+        problem: "postgres.image: \"postgres:15-alpine\" is not allowed: must name an exact PostgreSQL release in this environment (a tag such as 15.10-alpine, or a digest): '15-alpine' moves to every new release",
+    },
+    {
+        what: "a Redis minor-version tag in staging", stack: "staging",
+        edit: (c) => { c.redis = { ...(c.redis as Raw), image: "redis:7.2-alpine" }; },
+        problem: "redis.image: \"redis:7.2-alpine\" is not allowed: must name an exact Redis release in this environment (a tag such as 7.2.7-alpine, or a digest): '7.2-alpine' moves to every new release",
+    },
 ];
 
 describe("config validation", () => {
@@ -300,6 +310,9 @@ describe("config validation", () => {
         assert.equal(dev.postgres.storageSize, "50Gi");
         assert.equal(prod.postgres.storageSize, "100Gi");
         assert.equal(dev.postgres.image, "postgres:15-alpine");
+        assert.equal(dev.redis.image, "redis:7.2-alpine", "dev: the seed's tags");
+        assert.equal(prod.postgres.image, "postgres:15.10-alpine", "prod: exact releases");
+        assert.equal(prod.redis.image, "redis:7.2.7-alpine");
         assert.deepEqual(prod.postgres.resources, { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } });
         assert.deepEqual(prod.redis.resources, { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
         assert.equal(prod.postgres.protect, true);
