@@ -43,11 +43,11 @@ const addons = new ClusterAddons("addons", {
     alertWebhookUrl: secrets.values.alertWebhookUrl,
 }, providers);
 
-const app = new App(config.appName, {
+const app = new App("app", {
     config,
     secrets: secrets.values,
     addons: { ingress: addons.ingressReady, monitoringCrds: addons.monitoringCrds },
-}, providers);
+}, { ...providers, aliases: [{ name: config.appName }] });
 
 const routed = config.services.filter((s) => s.ingressPath !== undefined);
 

@@ -137,13 +137,17 @@ export class App extends pulumi.ComponentResource {
         const labels = (component: string) => objectLabels(cfg.appName, component, cfg.environment);
         const parent = { parent: this };
 
-        const guardrails = new NamespaceGuardrails(cfg.namespace, {
+        // Children are named after their role, not after config values, so a changed appName or
+        // namespace is an update of the same resources (or a refused replacement), never a new set.
+        // The aliases adopt resources that stacks created under the earlier, config-derived names;
+        // their children follow through the name prefix they share with their parent.
+        const guardrails = new NamespaceGuardrails("namespace", {
             name: cfg.namespace,
             labels: { ...objectLabels(cfg.appName, "namespace", cfg.environment) },
             quota: cfg.quota,
             network: cfg.network,
             holdsData: cfg.postgres.enabled || cfg.redis.enabled,
-        }, parent);
+        }, { ...parent, aliases: [{ name: cfg.namespace }] });
         // Workloads wait for the quota, default limits and default-deny policy to exist.
         const inNamespace = { parent: this, dependsOn: [guardrails] };
         const namespace = guardrails.namespaceName;
@@ -187,22 +191,22 @@ export class App extends pulumi.ComponentResource {
                 podSelector: selectorLabels(cfg.appName, s.name),
                 podPort: s.port,
             }));
-            const ingress = new AppIngress(cfg.appName, {
+            const ingress = new AppIngress("ingress", {
                 namespace, name: cfg.appName, spec: cfg.ingress, routes, labels: labels("ingress"),
                 after: args.addons.ingress,
                 controller: peerInNamespace(cfg.network.ingressControllerNamespace, cfg.network.ingressControllerPodLabels),
-            }, inNamespace);
+            }, { ...inNamespace, aliases: [{ name: cfg.appName }] });
             this.publicUrl = ingress.url;
         }
 
         if (cfg.monitoring.enabled) {
             const httpServices = cfg.services.filter((s) => s.metricsPath !== undefined).map((s) => s.name);
-            new Monitoring(`${cfg.appName}-monitoring`, {
+            new Monitoring("monitoring", {
                 namespace, namespaceName: cfg.namespace, appName: cfg.appName, labels: labels("monitoring"),
                 scrapeInterval: cfg.monitoring.scrapeInterval, targets: scrapeTargets(cfg), httpServices,
                 postgres: cfg.postgres.enabled, redis: cfg.redis.enabled, thresholds: cfg.monitoring.alerts,
                 dashboardLabel: cfg.monitoring.dashboardLabel, crdsFrom: args.addons.monitoringCrds,
-            }, inNamespace);
+            }, { ...inNamespace, aliases: [{ name: `${cfg.appName}-monitoring` }] });
         }
 
         this.namespace = namespace;

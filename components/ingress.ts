@@ -130,7 +130,7 @@ export class AppIngress extends pulumi.ComponentResource {
         }
         // The controller's paths in exist before the Ingress sends it traffic.
         for (const route of args.routes) {
-            after.push(new k8s.networking.v1.NetworkPolicy(`${name}-${routePolicyName(route.name)}`, {
+            after.push(new k8s.networking.v1.NetworkPolicy(`${name}-to-${route.name}`, {
                 metadata: meta(routePolicyName(route.name)),
                 spec: routePolicy(route, args.controller),
             }, parent));

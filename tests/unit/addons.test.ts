@@ -114,13 +114,13 @@ describe("cluster add-ons", () => {
         for (const name of ["ingress-nginx", "cert-manager"]) {
             assert.deepEqual(prod.dependsOn(prod.get(RELEASE, `addons-${name}`)), ["kubernetes:helm.sh/v3:Release addons-kube-prometheus-stack"], name);
         }
-        assert.deepEqual(prod.dependsOn(prod.get("kubernetes:networking.k8s.io/v1:Ingress", "kaizen-studio")), [
-            "kubernetes:core/v1:ConfigMap kaizen-studio-security-headers",
+        assert.deepEqual(prod.dependsOn(prod.get("kubernetes:networking.k8s.io/v1:Ingress", "ingress")), [
+            "kubernetes:core/v1:ConfigMap ingress-security-headers",
             "kubernetes:helm.sh/v3:Release addons-ingress-nginx",
             "kubernetes:cert-manager.io/v1:ClusterIssuer addons-letsencrypt-prod",
             "kubernetes:cert-manager.io/v1:ClusterIssuer addons-letsencrypt-staging",
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-backend-from-ingress",
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-frontend-from-ingress",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy ingress-to-backend",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy ingress-to-frontend",
         ]);
     });
 
@@ -129,7 +129,7 @@ describe("cluster add-ons", () => {
         c.ingress = { hstsMaxAgeSeconds: 86400 };
         const p = await runProgram("dev", c);
         assert.equal(release(p, "ingress-nginx").values.controller.config["hsts-max-age"], "86400");
-        const headers = p.get("kubernetes:core/v1:ConfigMap", "kaizen-studio-security-headers").inputs.data;
+        const headers = p.get("kubernetes:core/v1:ConfigMap", "ingress-security-headers").inputs.data;
         assert.equal("Strict-Transport-Security" in headers, false);
         assert.equal(headers["X-Frame-Options"], "DENY");
     });
@@ -141,7 +141,7 @@ describe("cluster add-ons", () => {
         const p = await runProgram("dev", c);
         assert.deepEqual(p.all(RELEASE).map((r) => r.inputs.name), ["ingress-nginx"]);
         assert.equal(p.all("kubernetes:cert-manager.io/v1:ClusterIssuer").length, 0);
-        assert.deepEqual(p.dependsOn(p.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "kaizen-studio-monitoring-alerts")), []);
+        assert.deepEqual(p.dependsOn(p.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-alerts")), []);
         assert.deepEqual(p.exports.clusterIssuers, []);
         assert.equal(p.exports.monitoringNamespace, undefined);
     });

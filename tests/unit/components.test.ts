@@ -53,7 +53,7 @@ describe("components (prod stack)", () => {
 
     describe("NamespaceGuardrails", () => {
         it("labels the namespace for Pod Security restricted (enforce, audit, warn)", () => {
-            const labels = p.get("kubernetes:core/v1:Namespace", "kaizen-studio").inputs.metadata.labels;
+            const labels = p.get("kubernetes:core/v1:Namespace", "namespace").inputs.metadata.labels;
             assert.equal(labels["pod-security.kubernetes.io/enforce"], "restricted");
             assert.equal(labels["pod-security.kubernetes.io/enforce-version"], "latest");
             assert.equal(labels["pod-security.kubernetes.io/audit"], "restricted");
@@ -63,18 +63,18 @@ describe("components (prod stack)", () => {
         });
 
         it("sets a quota and container defaults", () => {
-            assert.deepEqual(p.get(T.quota, "kaizen-studio-quota").inputs.spec.hard, {
+            assert.deepEqual(p.get(T.quota, "namespace-quota").inputs.spec.hard, {
                 "requests.cpu": "32", "requests.memory": "64Gi", "limits.cpu": "64", "limits.memory": "128Gi",
                 pods: "80", persistentvolumeclaims: "10", "requests.storage": "500Gi",
             });
-            assert.deepEqual(p.get(T.limitRange, "kaizen-studio-limits").inputs.spec.limits, [{
+            assert.deepEqual(p.get(T.limitRange, "namespace-limits").inputs.spec.limits, [{
                 type: "Container", defaultRequest: { cpu: "50m", memory: "64Mi" }, default: { cpu: "500m", memory: "512Mi" },
             }]);
         });
 
         it("denies all traffic by default and allows only DNS egress", () => {
-            assert.deepEqual(p.get(T.netpol, "kaizen-studio-default-deny").inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-            assert.deepEqual(p.get(T.netpol, "kaizen-studio-allow-dns").inputs.spec, {
+            assert.deepEqual(p.get(T.netpol, "namespace-default-deny").inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            assert.deepEqual(p.get(T.netpol, "namespace-allow-dns").inputs.spec, {
                 podSelector: {},
                 policyTypes: ["Egress"],
                 egress: [{
@@ -100,7 +100,7 @@ describe("components (prod stack)", () => {
 
         it("makes every workload wait for the guard-rails", () => {
             for (const [type, name] of [["WebService", "backend"], ["WebService", "frontend"], ["Postgres", "postgres"], ["Redis", "redis"]]) {
-                assert.deepEqual(p.dependsOn(p.get(`platform:app:${type}`, name)), ["platform:app:NamespaceGuardrails kaizen-studio"], name);
+                assert.deepEqual(p.dependsOn(p.get(`platform:app:${type}`, name)), ["platform:app:NamespaceGuardrails namespace"], name);
             }
         });
     });
@@ -233,7 +233,7 @@ describe("components (prod stack)", () => {
 
         it("admits the ingress controller to each routed service on its pod port, through the edge's own policies", () => {
             for (const [service, port] of [["frontend", 8080], ["backend", 8000]] as const) {
-                const np = p.get(T.netpol, `kaizen-studio-${service}-from-ingress`).inputs;
+                const np = p.get(T.netpol, `ingress-to-${service}`).inputs;
                 assert.equal(np.metadata.name, `${service}-from-ingress`);
                 assert.deepEqual(np.spec, {
                     podSelector: { matchLabels: sel(service) },
@@ -241,7 +241,7 @@ describe("components (prod stack)", () => {
                     ingress: [{ from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port }] }],
                 });
             }
-            assert.equal(p.all(T.netpol).filter((r) => r.name.endsWith("-from-ingress")).length, 2, "no route policy for unrouted workloads");
+            assert.equal(p.all(T.netpol).filter((r) => r.name.startsWith("ingress-to-")).length, 2, "no route policy for unrouted workloads");
         });
 
         it("admits PostgreSQL only from the backend and its exporter only from Prometheus", () => {
@@ -345,7 +345,7 @@ describe("components (prod stack)", () => {
 
     describe("AppIngress", () => {
         it("routes /api to the backend and / to the frontend over TLS with class nginx", () => {
-            const spec = p.get(T.ingress, "kaizen-studio").inputs.spec;
+            const spec = p.get(T.ingress, "ingress").inputs.spec;
             assert.equal(spec.ingressClassName, "nginx");
             assert.deepEqual(spec.rules[0].http.paths, [
                 { path: "/api", pathType: "Prefix", backend: { service: { name: "backend", port: { number: 8000 } } } },
@@ -354,7 +354,7 @@ describe("components (prod stack)", () => {
         });
 
         it("annotates TLS issuer, redirects, rate limit, WebSocket timeouts and custom headers, and no snippets", () => {
-            const a = p.get(T.ingress, "kaizen-studio").inputs.metadata.annotations;
+            const a = p.get(T.ingress, "ingress").inputs.metadata.annotations;
             assert.deepEqual(a, {
                 "cert-manager.io/cluster-issuer": "letsencrypt-prod",
                 "nginx.ingress.kubernetes.io/ssl-redirect": "true",
@@ -370,7 +370,7 @@ describe("components (prod stack)", () => {
         });
 
         it("lets only the ingress controller reach cert-manager's HTTP-01 solver pods, on 8089", () => {
-            const np = p.get(T.netpol, "kaizen-studio-acme-solver").inputs;
+            const np = p.get(T.netpol, "ingress-acme-solver").inputs;
             assert.equal(np.metadata.name, "acme-http01-solver");
             assert.deepEqual(np.spec, {
                 podSelector: { matchLabels: { "acme.cert-manager.io/http01-solver": "true" } },
@@ -380,7 +380,7 @@ describe("components (prod stack)", () => {
         });
 
         it("sets the security headers; HSTS comes from the controller this stack installs", () => {
-            assert.deepEqual(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data, {
+            assert.deepEqual(p.get(T.configMap, "ingress-security-headers").inputs.data, {
                 "X-Frame-Options": "DENY",
                 "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -400,7 +400,7 @@ describe("components (prod stack)", () => {
         });
 
         it("alerts with the nine alerts of the reference system at its thresholds", () => {
-            const rules = p.get(T.prometheusRule, "kaizen-studio-monitoring-alerts").inputs.spec.groups[0].rules;
+            const rules = p.get(T.prometheusRule, "monitoring-alerts").inputs.spec.groups[0].rules;
             const summary = rules.map((r: { alert: string; expr: string; for: string }) => [r.alert, r.for]);
             assert.deepEqual(summary, [
                 ["BackendHighErrorRate", "5m"], ["BackendHighLatency", "10m"], ["BackendDown", "2m"],
@@ -423,7 +423,7 @@ describe("components (prod stack)", () => {
         });
 
         it("ships a Grafana dashboard ConfigMap for the sidecar", () => {
-            const cm = p.get(T.configMap, "kaizen-studio-monitoring-dashboard").inputs;
+            const cm = p.get(T.configMap, "monitoring-dashboard").inputs;
             assert.equal(cm.metadata.labels.grafana_dashboard, "1");
             const dash = JSON.parse(cm.data["kaizen-studio.json"]);
             assert.equal(dash.title, "kaizen-studio (kaizen-studio)");
@@ -452,7 +452,7 @@ describe("components (other shapes by config alone)", () => {
         assert.equal("ingress" in p.get(T.netpol, "api").inputs.spec, false, "nothing may reach it");
         assert.equal(p.exports.postgresHost, undefined);
         assert.equal(p.exports.databaseUrl, undefined);
-        assert.equal(p.get("kubernetes:core/v1:Namespace", "kaizen-studio-dev").opts.retainOnDelete, false, "no data: destroy deletes the namespace");
+        assert.equal(p.get("kubernetes:core/v1:Namespace", "namespace").opts.retainOnDelete, false, "no data: destroy deletes the namespace");
     });
 
     it("expresses a web + api + PostGIS system with path routing and service-to-service calls", async () => {
@@ -473,7 +473,7 @@ describe("components (other shapes by config alone)", () => {
             { from: [{ podSelector: { matchLabels: sel2("web") } }], ports: [{ protocol: "TCP", port: 4000 }] },
             { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 4000 }] },
         ]);
-        assert.deepEqual(p.get(T.netpol, "disney-ai-plus-api-from-ingress").inputs.spec.ingress, [
+        assert.deepEqual(p.get(T.netpol, "ingress-to-api").inputs.spec.ingress, [
             { from: [INGRESS_CONTROLLER], ports: [{ protocol: "TCP", port: 4000 }] },
         ]);
         assert.deepEqual(p.get(T.netpol, "web").inputs.spec.egress, [
@@ -481,7 +481,7 @@ describe("components (other shapes by config alone)", () => {
         ]);
         assert.equal(p.get(T.configMap, "web-config").inputs.data.API_URL, "http://api.disney-ai-plus-staging.svc.cluster.local:4000");
         assert.deepEqual(podSpec(p.get(T.deployment, "web")).initContainers.map((i: { name: string }) => i.name), ["wait-for-api"]);
-        const rules = p.get(T.prometheusRule, "disney-ai-plus-monitoring-alerts").inputs.spec.groups[0].rules.map((r: { alert: string }) => r.alert);
+        const rules = p.get(T.prometheusRule, "monitoring-alerts").inputs.spec.groups[0].rules.map((r: { alert: string }) => r.alert);
         assert.deepEqual(rules, ["ApiHighErrorRate", "ApiHighLatency", "ApiDown", "PostgresDown", "PostgresHighConnections", "PodCrashLooping", "PodNotReady"]);
         assert.equal("replicas" in p.get(T.deployment, "web").inputs.spec, false);
         assert.equal(p.get(T.deployment, "api").inputs.spec.replicas, 2);
@@ -498,7 +498,7 @@ describe("components (other shapes by config alone)", () => {
             auth: { ...api(8002), ingressPath: "/api/auth" },
         };
         const p = await runProgram("staging", c, { encryptionKey: "k", postgresPassword: "p", redisPassword: "r", jwtSecret: "j", grafanaAdminPassword: "g" });
-        const paths = p.get(T.ingress, "dreamseed").inputs.spec.rules[0].http.paths.map((x: { path: string; backend: { service: { name: string } } }) => [x.path, x.backend.service.name]);
+        const paths = p.get(T.ingress, "ingress").inputs.spec.rules[0].http.paths.map((x: { path: string; backend: { service: { name: string } } }) => [x.path, x.backend.service.name]);
         assert.deepEqual(paths, [["/api/assessments", "assessment"], ["/api/content", "content"], ["/api/auth", "auth"], ["/", "web"]]);
         const pg = p.get(T.netpol, "postgres").inputs.spec.ingress.map((r: { from: { podSelector: { matchLabels: Record<string, string> } }[] }) => r.from[0].podSelector?.matchLabels["app.kubernetes.io/component"]);
         assert.deepEqual(pg, ["assessment", "content", "auth", undefined], "the three APIs, then Prometheus for the exporter");
@@ -511,9 +511,9 @@ describe("components (other shapes by config alone)", () => {
         const c = stackConfig("dev");
         c.ingress = { enabled: true, waitForAddress: false };
         const p = await runProgram("dev", c);
-        assert.equal(p.get(T.ingress, "kaizen-studio").inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+        assert.equal(p.get(T.ingress, "ingress").inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
         const committed = await runProgram("dev", stackConfig("dev"));
-        assert.equal("pulumi.com/skipAwait" in committed.get(T.ingress, "kaizen-studio").inputs.metadata.annotations, false);
+        assert.equal("pulumi.com/skipAwait" in committed.get(T.ingress, "ingress").inputs.metadata.annotations, false);
     });
 
     describe("an external ingress controller", () => {
@@ -528,26 +528,26 @@ describe("components (other shapes by config alone)", () => {
 
         it("sends HSTS from the Ingress, with the stack's max-age, when the controller does not", async () => {
             const p = await external({ allowedResponseHeaders: [...HEADERS, "strict-transport-security"], sendsHsts: false });
-            const data = p.get(T.configMap, "kaizen-studio-security-headers").inputs.data;
+            const data = p.get(T.configMap, "ingress-security-headers").inputs.data;
             assert.equal(data["Strict-Transport-Security"], "max-age=600; includeSubDomains");
             assert.deepEqual(Object.keys(data).sort(), [...HEADERS, "Strict-Transport-Security"].sort());
-            assert.deepEqual(p.dependsOn(p.get(T.ingress, "kaizen-studio")), [
-                "kubernetes:core/v1:ConfigMap kaizen-studio-security-headers",
-                "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-backend-from-ingress",
-                "kubernetes:networking.k8s.io/v1:NetworkPolicy kaizen-studio-frontend-from-ingress",
+            assert.deepEqual(p.dependsOn(p.get(T.ingress, "ingress")), [
+                "kubernetes:core/v1:ConfigMap ingress-security-headers",
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy ingress-to-backend",
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy ingress-to-frontend",
             ]);
         });
 
         it("leaves HSTS to a controller that sends it (ingress-nginx's default), so it is never sent twice", async () => {
             const p = await external({ allowedResponseHeaders: HEADERS });
-            assert.deepEqual(Object.keys(p.get(T.configMap, "kaizen-studio-security-headers").inputs.data).sort(), [...HEADERS].sort());
+            assert.deepEqual(Object.keys(p.get(T.configMap, "ingress-security-headers").inputs.data).sort(), [...HEADERS].sort());
         });
 
         it("sets no custom headers at all when the stack leaves them to the app", async () => {
             const p = await external({}, { securityHeaders: false });
-            assert.equal(p.find(T.configMap, "kaizen-studio-security-headers"), undefined);
-            assert.equal("nginx.ingress.kubernetes.io/custom-headers" in p.get(T.ingress, "kaizen-studio").inputs.metadata.annotations, false);
-            assert.equal(p.get(T.netpol, "kaizen-studio-acme-solver").inputs.metadata.name, "acme-http01-solver", "the solver path stays");
+            assert.equal(p.find(T.configMap, "ingress-security-headers"), undefined);
+            assert.equal("nginx.ingress.kubernetes.io/custom-headers" in p.get(T.ingress, "ingress").inputs.metadata.annotations, false);
+            assert.equal(p.get(T.netpol, "ingress-acme-solver").inputs.metadata.name, "acme-http01-solver", "the solver path stays");
         });
     });
 });

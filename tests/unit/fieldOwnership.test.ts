@@ -20,7 +20,7 @@ describe("field ownership", () => {
         for (const r of p.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
             assert.equal(r.inputs.metadata, undefined, `${r.name}: a Release has no metadata`);
         }
-        const ingress = p.get("kubernetes:networking.k8s.io/v1:Ingress", "kaizen-studio").inputs.metadata.annotations;
+        const ingress = p.get("kubernetes:networking.k8s.io/v1:Ingress", "ingress").inputs.metadata.annotations;
         assert.equal(ingress["cert-manager.io/cluster-issuer"], "letsencrypt-prod", "existing annotations are kept");
     });
 

@@ -50,7 +50,8 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
         });
 
         it(`uses namespace ${want.namespace} with restricted Pod Security`, () => {
-            const ns = p.get(NAMESPACE, want.namespace).inputs;
+            const ns = p.get(NAMESPACE, "namespace").inputs;
+            assert.equal(ns.metadata.name, want.namespace);
             assert.equal(ns.metadata.name, want.namespace);
             assert.equal(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
             assert.equal(ns.metadata.labels["app.kubernetes.io/part-of"], "kaizen-studio");
@@ -109,7 +110,7 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
         });
 
         it(`routes https://${want.host} with TLS`, () => {
-            const ing = p.get("kubernetes:networking.k8s.io/v1:Ingress", "kaizen-studio").inputs;
+            const ing = p.get("kubernetes:networking.k8s.io/v1:Ingress", "ingress").inputs;
             assert.deepEqual(ing.spec.tls, [{ hosts: [want.host], secretName: "kaizen-studio-tls" }]);
             assert.equal(ing.spec.rules[0].host, want.host);
         });
