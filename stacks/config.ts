@@ -21,12 +21,16 @@ export const SETTING_KEYS: readonly string[] = [
 export const CONFIG_NAMESPACE = "platform";
 
 export class ConfigValidationError extends Error {
-    constructor(readonly stack: string, readonly problems: readonly string[]) {
+    constructor(readonly stackName: string, readonly problems: readonly string[]) {
         super(
-            `Stack '${stack}' has ${problems.length} config problem${problems.length === 1 ? "" : "s"} ` +
+            `Stack '${stackName}' has ${problems.length} config problem${problems.length === 1 ? "" : "s"} ` +
             `(keys are under '${CONFIG_NAMESPACE}:'):\n` + problems.map((p) => `  - ${p}`).join("\n"),
         );
         this.name = "ConfigValidationError";
+        // The engine prints `stack` for a failed program: the problem list, without a JavaScript trace.
+        this.stack = `${this.name}: ${this.message}`;
+        // Not enumerable, so Node's error printout does not list the problems a second time.
+        Object.defineProperties(this, { stackName: { enumerable: false }, problems: { enumerable: false } });
     }
 }
 
@@ -559,6 +563,23 @@ export function splitConfig(entries: readonly ConfigEntry[]): { raw: Record<stri
         }
     }
     return { raw, secretKeys: { set, plaintext } };
+}
+
+/**
+ * A stack whose data services hold data may not move to another namespace in place: the new
+ * namespace would start PostgreSQL and Redis on new, empty volumes while the data stays in the old
+ * one (kept there, because a namespace holding data outlives the stack's resources). `previous` is
+ * the namespace of the stack's last update (its `namespace` output), undefined before the first.
+ */
+export function namespaceMoveProblems(cfg: PlatformConfig, previous: string | undefined): string[] {
+    const data = [cfg.postgres.enabled ? "PostgreSQL" : "", cfg.redis.enabled ? "Redis" : ""].filter(Boolean);
+    if (previous === undefined || previous === cfg.namespace || data.length === 0) {
+        return [];
+    }
+    return [`namespace: ${JSON.stringify(cfg.namespace)} is not allowed: this stack's ${data.join(" and ")} data is in namespace ` +
+        `${JSON.stringify(previous)}, and moving would start ${data.length > 1 ? "them" : "it"} on new, empty volumes while the data stays behind. ` +
+        `Keep namespace ${JSON.stringify(previous)} (set it explicitly when renaming appName, which derives the default), ` +
+        "or move the data deliberately (README: Operations, \"Moving a stack to another namespace\")"];
 }
 
 /**

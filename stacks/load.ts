@@ -2,7 +2,7 @@
 // and the secret Outputs from here.
 
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, resolveConfig, splitConfig } from "./config";
+import { CONFIG_NAMESPACE, ConfigValidationError, namespaceMoveProblems, resolveConfig, splitConfig } from "./config";
 import { PlatformConfig } from "./types";
 
 export interface LoadedStack {
@@ -28,14 +28,38 @@ function parse(value: string): unknown {
 }
 
 /**
- * Reads every `platform:*` key of the current stack, validates them all (unknown keys included) and
- * returns the typed config, or throws one error listing every problem before any resource exists.
+ * The stack's organization. Language hosts older than the SDK do not pass it; the DIY backends'
+ * stacks are then addressed as "organization/<project>/<stack>".
  */
-export function loadStack(): LoadedStack {
+function organization(): string {
+    try {
+        return pulumi.getOrganization();
+    } catch {
+        return "organization";
+    }
+}
+
+/** The namespace this stack's last update deployed to, from its own outputs; undefined before its first. */
+async function previousNamespace(): Promise<string | undefined> {
+    const self = new pulumi.StackReference(`${organization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const details = await self.getOutputDetails("namespace");
+    return typeof details.value === "string" ? details.value : undefined;
+}
+
+/**
+ * Reads every `platform:*` key of the current stack, validates them all (unknown keys included),
+ * checks the namespace against the one the stack's data lives in, and returns the typed config, or
+ * throws one error listing every problem before any Kubernetes resource exists.
+ */
+export async function loadStack(): Promise<LoadedStack> {
     const entries = Object.entries(pulumi.runtime.allConfig())
         .map(([key, value]) => ({ key, value: parse(value), secret: storedEncrypted(key) }));
     const { raw, secretKeys } = splitConfig(entries);
     const config = resolveConfig(pulumi.getStack(), raw, secretKeys);
+    const moved = namespaceMoveProblems(config, await previousNamespace());
+    if (moved.length > 0) {
+        throw new ConfigValidationError(config.stack, moved);
+    }
     const cfg = new pulumi.Config(CONFIG_NAMESPACE);
     const secretValues: Record<string, pulumi.Output<string>> = {};
     for (const key of secretKeys.set) {

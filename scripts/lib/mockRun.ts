@@ -72,10 +72,12 @@ async function settle(resources: Recorded[]): Promise<void> {
 export const lastRun: { resources: Recorded[] } = { resources: [] };
 
 /**
- * Runs index.ts with `config` (keys without prefix) and `secrets` (stored as secret config).
- * Resolves when registration has settled.
+ * Runs index.ts with `config` (keys without prefix) and `secrets` (stored as secret config), as the
+ * stack whose last update exported `previousOutputs` (none: its first update). Resolves when
+ * registration has settled.
  */
-export async function runProgram(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Program> {
+export async function runProgram(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = {},
+    previousOutputs: Record<string, unknown> = {}): Promise<Program> {
     const resources: Recorded[] = [];
     lastRun.resources = resources;
     const options = new Map<string, { opts: pulumi.CustomResourceOptions; resource: pulumi.Resource }>();
@@ -84,13 +86,16 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
             const seen = options.get(`${args.type}::${args.name}`);
             resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: seen?.opts ?? {}, resource: seen?.resource });
             // A generated password has a result, as the random provider gives it.
-            const state = args.type === "random:index/randomPassword:RandomPassword" ? { ...args.inputs, result: `generated-${args.name}` } : args.inputs;
+            // The program reads its own stack's last outputs through a StackReference.
+            const state = args.type === "random:index/randomPassword:RandomPassword" ? { ...args.inputs, result: `generated-${args.name}` }
+                : args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: previousOutputs, secretOutputNames: [] }
+                    : args.inputs;
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {
             throw new Error(`unexpected invoke ${args.token}`);
         },
-    }, "platform", stack, false);
+    }, "platform", stack, false, "organization");
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
         all[`platform:${k}`] = toConfigString(v);
@@ -110,7 +115,8 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
             return undefined;
         });
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        programExports = require(path.join(ROOT, "index.ts"));
+        const program = require(path.join(ROOT, "index.ts"));
+        programExports = await program();
         return undefined;
     });
     await settle(resources);

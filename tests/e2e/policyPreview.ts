@@ -37,7 +37,7 @@ async function main(dir: string, stackName: string): Promise<number> {
             stackName,
             projectName: "platform",
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            program: async () => ({ ...require(path.join(dir, "index.ts")) }),
+            program: require(path.join(dir, "index.ts")),
         }, { workDir: dir });
         await stack.preview({ policyPacks: [path.join(dir, "policy")], onOutput: (s) => process.stdout.write(s) });
         return 0;

@@ -1,0 +1,83 @@
+// The program as a function: from the validated config and the configured secret values to the
+// stack outputs. index.ts calls it; tests call it through the same entry point.
+
+import * as k8s from "@pulumi/kubernetes";
+import { LoadedStack } from "../stacks/load";
+import { secretDefs } from "../stacks/secrets";
+import { ClusterAddons } from "./addons";
+import { App, databaseUrl as appDatabaseUrl } from "./app";
+import { AppSecrets } from "./appSecrets";
+import { forceFieldOwnership } from "./fieldOwnership";
+import { POSTGRES_PORT, REDIS_PORT } from "./networkGraph";
+
+/** Builds the stack and returns its outputs (README: "Stack outputs"). */
+export function platform({ config, secretValues }: LoadedStack): Record<string, unknown> {
+    // Hand edits to declared fields are drift that the next `pulumi up` reverts (components/fieldOwnership.ts).
+    forceFieldOwnership();
+
+    const cluster = new k8s.Provider("cluster", {
+        ...(config.cluster.kubeconfig ? { kubeconfig: config.cluster.kubeconfig } : {}),
+        ...(config.cluster.context ? { context: config.cluster.context } : {}),
+        // Changed Secrets and ConfigMaps are updated in place rather than replaced: a replacement of a
+        // fixed-name object deletes it first, leaving pods that mount it without it for a moment. The
+        // checksum annotations roll the pods that use a changed one.
+        enableSecretMutable: true,
+        enableConfigMapMutable: true,
+    });
+
+    const providers = { providers: { kubernetes: cluster } };
+
+    // Secrets from encrypted config, or generated into encrypted state where the stack allows it.
+    const secrets = new AppSecrets("secrets", {
+        needed: secretDefs(config.secrets).filter((d) => d.neededBy(config)),
+        configured: secretValues,
+    });
+
+    const addons = new ClusterAddons("addons", {
+        addons: config.addons,
+        ingressClassName: config.ingress.className,
+        hstsMaxAgeSeconds: config.ingress.hstsMaxAgeSeconds,
+        dashboardLabel: config.monitoring.dashboardLabel,
+        grafanaAdminPassword: secrets.values.grafanaAdminPassword,
+        alertWebhookUrl: secrets.values.alertWebhookUrl,
+    }, providers);
+
+    const app = new App("app", {
+        config,
+        secrets: secrets.values,
+        addons: { ingress: addons.ingressReady, monitoringCrds: addons.monitoringCrds },
+    }, { ...providers, aliases: [{ name: config.appName }] });
+
+    const routed = config.services.filter((s) => s.ingressPath !== undefined);
+    const pg = config.postgres.enabled;
+    const outputs: Record<string, unknown> = {
+        environment: config.environment,
+        namespace: app.namespace,
+        /** Public URL of the app, and of each routed service. */
+        publicUrl: app.publicUrl,
+        publicUrls: config.ingress.enabled ? Object.fromEntries(routed.map((s) => [s.name, `https://${config.ingress.host}${s.ingressPath}`])) : {},
+        /** In-cluster URL of each service. */
+        serviceUrls: app.serviceUrls,
+        postgresHost: app.postgres?.host,
+        postgresPort: pg ? POSTGRES_PORT : undefined,
+        databaseName: pg ? config.postgres.database : undefined,
+        databaseUser: pg ? config.postgres.user : undefined,
+        /** Secret with POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB. */
+        postgresCredentialsSecret: app.postgres?.credentialsSecretName,
+        /** Connection URL with the password: a secret output. */
+        databaseUrl: pg ? appDatabaseUrl(config, secrets.values.postgresPassword) : undefined,
+        redisHost: app.redis?.host,
+        redisPort: config.redis.enabled ? REDIS_PORT : undefined,
+        redisCredentialsSecret: app.redis?.credentialsSecretName,
+        /** Secrets generated into encrypted state because the stack's config had none (run `npm run secrets -- init`). */
+        generatedSecrets: secrets.generatedKeys,
+        /** IngressClass the app's Ingress uses. */
+        ingressClassName: config.ingress.className,
+        /** ClusterIssuers created by the cert-manager add-on (empty when the cluster brings its own). */
+        clusterIssuers: addons.clusterIssuerNames,
+        /** Namespace of kube-prometheus-stack (Prometheus, Grafana, Alertmanager), when this stack installs it. */
+        monitoringNamespace: config.addons.kubePrometheusStack.enabled ? config.addons.kubePrometheusStack.namespace : undefined,
+    };
+    // Absent rather than undefined: the engine warns about every undefined output.
+    return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
+}
