@@ -52,6 +52,8 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
     const pg = config.postgres.enabled;
     const outputs: Record<string, unknown> = {
         environment: config.environment,
+        /** The app's name and namespace (also read back by the next update: stacks/load.ts). */
+        appName: config.appName,
         namespace: app.namespace,
         /** Public URL of the app, and of each routed service. */
         publicUrl: app.publicUrl,

@@ -2,7 +2,7 @@
 // and the secret Outputs from here.
 
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, ConfigValidationError, namespaceMoveProblems, resolveConfig, splitConfig } from "./config";
+import { CONFIG_NAMESPACE, ConfigValidationError, PreviousDeployment, identityChangeProblems, resolveConfig, splitConfig } from "./config";
 import { PlatformConfig } from "./types";
 
 export interface LoadedStack {
@@ -39,16 +39,19 @@ function organization(): string {
     }
 }
 
-/** The namespace this stack's last update deployed to, from its own outputs; undefined before its first. */
-async function previousNamespace(): Promise<string | undefined> {
+/** What this stack's last update deployed, from its own outputs; nothing before its first. */
+async function previousDeployment(): Promise<PreviousDeployment> {
     const self = new pulumi.StackReference(`${organization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const details = await self.getOutputDetails("namespace");
-    return typeof details.value === "string" ? details.value : undefined;
+    const text = async (name: string) => {
+        const value = (await self.getOutputDetails(name)).value;
+        return typeof value === "string" ? value : undefined;
+    };
+    return { namespace: await text("namespace"), appName: await text("appName") };
 }
 
 /**
  * Reads every `platform:*` key of the current stack, validates them all (unknown keys included),
- * checks the namespace against the one the stack's data lives in, and returns the typed config, or
+ * checks the namespace and appName against those the stack's data lives under, and returns the typed config, or
  * throws one error listing every problem before any Kubernetes resource exists.
  */
 export async function loadStack(): Promise<LoadedStack> {
@@ -56,7 +59,7 @@ export async function loadStack(): Promise<LoadedStack> {
         .map(([key, value]) => ({ key, value: parse(value), secret: storedEncrypted(key) }));
     const { raw, secretKeys } = splitConfig(entries);
     const config = resolveConfig(pulumi.getStack(), raw, secretKeys);
-    const moved = namespaceMoveProblems(config, await previousNamespace());
+    const moved = identityChangeProblems(config, await previousDeployment());
     if (moved.length > 0) {
         throw new ConfigValidationError(config.stack, moved);
     }

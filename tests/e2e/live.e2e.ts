@@ -294,9 +294,16 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
         });
 
-        it("keeps the data volumes on destroy, and the next up binds the same ones", () => {
+        it("keeps the data volumes on destroy, and the next up binds the same ones, marker files intact", () => {
             const pg = boundVolume(DEV_NS, "data-postgres-0");
             const redis = boundVolume(DEV_NS, "redis-data");
+            // kwok runs no containers, so nothing writes to the volumes: the test writes a marker into
+            // each volume's directory itself and reads it back through the claim bound after the next up.
+            const marker = (pv: string) => path.join(kubectlJson(["get", "pv", pv]).spec.hostPath.path, "marker");
+            for (const pv of [pg, redis]) {
+                fs.mkdirSync(path.dirname(marker(pv)), { recursive: true });
+                fs.writeFileSync(marker(pv), `data of ${pv}`);
+            }
             ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "dev"]);
             assert.equal(kubectl(["get", "deployment", "backend", "-n", DEV_NS]).status, 1, "workloads are gone");
             assert.equal(kubectl(["get", "statefulset", "postgres", "-n", DEV_NS]).status, 1);
@@ -306,6 +313,39 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             everyWorkloadReady(DEV_NS);
             assert.equal(boundVolume(DEV_NS, "data-postgres-0"), pg, "PostgreSQL's claim is bound to the same volume");
             assert.equal(boundVolume(DEV_NS, "redis-data"), redis);
+            for (const [claim, pv] of [["data-postgres-0", pg], ["redis-data", redis]]) {
+                assert.equal(fs.readFileSync(marker(boundVolume(DEV_NS, claim)), "utf8"), `data of ${pv}`, claim);
+            }
+            ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
+        });
+
+        it("updates the StatefulSet in place on a settings change, never replacing it or its claim", () => {
+            const pg = boundVolume(DEV_NS, "data-postgres-0");
+            const uid = kubectlJson(["get", "statefulset", "postgres", "-n", DEV_NS]).metadata.uid;
+            ws.editConfig("dev", (c) => { c["platform:postgres"].settings = { max_connections: "150" }; });
+            assert.deepEqual(changes(ws, "dev").sort(), ["update kubernetes:apps/v1:StatefulSet postgres", "update kubernetes:core/v1:ConfigMap postgres-config"]);
+            ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
+            assert.equal(kubectlJson(["get", "statefulset", "postgres", "-n", DEV_NS]).metadata.uid, uid, "the same StatefulSet");
+            assert.match(kubectlJson(["get", "configmap", "postgres-config", "-n", DEV_NS]).data["postgresql.conf"], /^max_connections = 150$/m);
+            assert.equal(boundVolume(DEV_NS, "data-postgres-0"), pg);
+            ws.editConfig("dev", (c) => { delete c["platform:postgres"].settings; });
+            ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
+        });
+
+        it("refuses to move a stack that holds data to another namespace or rename it, in preview and up, touching nothing", () => {
+            ws.editConfig("dev", (c) => { c["platform:appName"] = "kaizen"; });
+            for (const cmd of [["preview"], ["up", "--yes"]]) {
+                const r = ws.pulumi([...cmd, "--stack", "dev"], { ok: false });
+                assert.notEqual(r.status, 0);
+                assert.match(r.stdout + r.stderr, /namespace: "kaizen-dev" is not allowed: this stack's PostgreSQL and Redis data is in namespace "kaizen-studio-dev"/);
+                assert.match(r.stdout + r.stderr, /appName: "kaizen" is not allowed: the PostgreSQL StatefulSet selects its pods by appName \("kaizen-studio"\)/);
+            }
+            assert.equal(kubectl(["get", "namespace", "kaizen-dev"]).status, 1, "no new namespace");
+            ws.editConfig("dev", (c) => { c["platform:namespace"] = DEV_NS; });
+            const kept = ws.pulumi(["preview", "--stack", "dev"], { ok: false });
+            assert.doesNotMatch(kept.stdout + kept.stderr, /namespace: "/, "the namespace is kept");
+            assert.match(kept.stdout + kept.stderr, /appName: "kaizen" is not allowed/);
+            ws.editConfig("dev", (c) => { c["platform:appName"] = "kaizen-studio"; delete c["platform:namespace"]; });
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
         });
 

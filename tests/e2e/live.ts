@@ -129,7 +129,8 @@ export interface PreviewStep { op: string; urn: string }
 export function changes(ws: LiveWorkspace, stack: string): string[] {
     const r = ws.pulumi(["preview", "--json", "--stack", stack]);
     const steps = (JSON.parse(r.stdout).steps ?? []) as PreviewStep[];
-    return steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${urnTypeAndName(s.urn)}`);
+    // "read": the program reads its own stack's outputs (stacks/load.ts) on every run; not a change.
+    return steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${urnTypeAndName(s.urn)}`);
 }
 
 /** "kubernetes:apps/v1:Deployment backend" from `urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`. */

@@ -2,7 +2,7 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, SETTING_KEYS, SecretKeyState, imageTag, namespaceMoveProblems, resolveConfig, splitConfig } from "../../stacks/config";
+import { ConfigValidationError, SETTING_KEYS, SecretKeyState, identityChangeProblems, imageTag, resolveConfig, splitConfig } from "../../stacks/config";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { parseQuantity } from "../../stacks/reader";
 import * as fs from "fs";
@@ -405,37 +405,47 @@ describe("config validation", () => {
         assert.deepEqual(lastRun.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type), []);
     });
 
-    describe("a namespace move of a stack that holds data", () => {
+    describe("identity changes of a stack that holds data", () => {
         const MOVE = "namespace: \"kaizen-dev\" is not allowed: this stack's PostgreSQL and Redis data is in namespace \"kaizen-studio-dev\", " +
             "and moving would start them on new, empty volumes while the data stays behind. Keep namespace \"kaizen-studio-dev\" " +
             "(set it explicitly when renaming appName, which derives the default), or move the data deliberately (README: Operations, \"Moving a stack to another namespace\")";
+        const RENAME = "appName: \"kaizen\" is not allowed: the PostgreSQL StatefulSet selects its pods by appName (\"kaizen-studio\"), " +
+            "a field Kubernetes does not let change, and the Kubernetes provider cannot preview the StatefulSet's replacement " +
+            "(pulumi/pulumi-kubernetes#3984). Keep appName \"kaizen-studio\", or move the data deliberately (README: Operations, \"Moving a stack to another namespace\")";
+        const LAST = { namespace: "kaizen-studio-dev", appName: "kaizen-studio" };
 
-        it("is refused before any Kubernetes resource is registered, naming both namespaces", async () => {
+        it("refuses a rename that moves the namespace, naming both problems, before any Kubernetes resource is registered", async () => {
             const raw = edited("dev", (c) => { c.appName = "kaizen"; });
-            await assert.rejects(runProgram("dev", raw, FAKE_SECRETS, { namespace: "kaizen-studio-dev" }), (e: Error) => {
+            await assert.rejects(runProgram("dev", raw, FAKE_SECRETS, LAST), (e: Error) => {
                 // The program's own module instance: compare the problems, not the class.
-                assert.deepEqual((e as ConfigValidationError).problems, [MOVE]);
+                assert.deepEqual((e as ConfigValidationError).problems, [MOVE, RENAME]);
                 return true;
             });
             assert.deepEqual(lastRun.resources.filter((r) => r.type.startsWith("kubernetes:")), []);
         });
 
-        it("is allowed on a first update, in the same namespace, and without data services", () => {
+        it("allows anything on a first update, and the same names on later ones", () => {
             const cfg = resolveConfig("dev", stackConfig("dev"), ALL_SECRETS);
-            assert.deepEqual(namespaceMoveProblems(cfg, undefined), []);
-            assert.deepEqual(namespaceMoveProblems(cfg, "kaizen-studio-dev"), []);
+            assert.deepEqual(identityChangeProblems(cfg, {}), []);
+            assert.deepEqual(identityChangeProblems(cfg, LAST), []);
+        });
+
+        it("allows both changes without data services, and a rename with the namespace kept when only Redis holds data", async () => {
             const stateless = resolveConfig("dev", edited("dev", (c) => {
                 c.postgres = { enabled: false };
                 c.redis = { enabled: false };
                 svc(c, "backend").uses = [];
             }), ALL_SECRETS);
-            assert.deepEqual(namespaceMoveProblems(stateless, "elsewhere"), []);
-        });
-
-        it("lets an appName change keep the namespace when the stack sets it explicitly", async () => {
-            const raw = edited("dev", (c) => { c.appName = "kaizen"; c.namespace = "kaizen-studio-dev"; });
-            const p = await runProgram("dev", raw, FAKE_SECRETS, { namespace: "kaizen-studio-dev" });
-            assert.equal(p.get("kubernetes:apps/v1:StatefulSet", "postgres").inputs.metadata.namespace, "kaizen-studio-dev");
+            assert.deepEqual(identityChangeProblems(stateless, { namespace: "elsewhere", appName: "other" }), []);
+            const redisOnly = edited("dev", (c) => {
+                c.appName = "kaizen";
+                c.namespace = "kaizen-studio-dev";
+                c.postgres = { enabled: false };
+                svc(c, "backend").uses = ["redis"];
+            });
+            const p = await runProgram("dev", redisOnly, FAKE_SECRETS, LAST);
+            assert.equal(p.get("kubernetes:apps/v1:Deployment", "redis").inputs.metadata.namespace, "kaizen-studio-dev");
+            assert.equal(p.exports.appName, "kaizen");
         });
     });
 });

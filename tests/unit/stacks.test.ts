@@ -117,6 +117,10 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
 
         it("exports the documented outputs", async () => {
             const e = p.exports;
+            assert.deepEqual(Object.keys(e).sort(), ["appName", "clusterIssuers", "databaseName", "databaseUrl", "databaseUser", "environment",
+                "generatedSecrets", "ingressClassName", "monitoringNamespace", "namespace", "postgresCredentialsSecret", "postgresHost",
+                "postgresPort", "publicUrl", "publicUrls", "redisCredentialsSecret", "redisHost", "redisPort", "serviceUrls"]);
+            assert.equal(e.appName, "kaizen-studio");
             assert.equal(await valueOf(e.namespace), want.namespace);
             assert.equal(await valueOf(e.publicUrl), `https://${want.host}`);
             assert.deepEqual(await valueOf(e.publicUrls), { backend: `https://${want.host}/api`, frontend: `https://${want.host}/` });
