@@ -130,8 +130,8 @@ export function readAddons(r: ObjectReader, env: Environment): AddonsConfig {
         metricsServer: read("metricsServer", (a) => ({ kubeletInsecureTls: a.bool("kubeletInsecureTls", false) })),
         kubePrometheusStack: read("kubePrometheusStack", (a) => ({
             retention: a.string("retention", { default: env === "prod" ? "30d" : "7d", pattern: { re: /^\d+[hdwy]$/, maxLength: 8, text: "a Prometheus retention such as 15d" } }),
-            storageSize: a.quantity("storageSize", env === "prod" ? "100Gi" : "20Gi"),
-            storageClass: a.string("storageClass"),
+            storageSize: a.quantity("storageSize", env === "prod" ? "100Gi" : "20Gi", { positive: true }),
+            storageClass: a.string("storageClass", { pattern: patterns.storageClass }),
             routeAlerts: a.bool("routeAlerts", env === "prod"),
         })),
     };

@@ -5,6 +5,7 @@ import { AddonsConfig, readAddons } from "./addons";
 import { PROFILES } from "./environments";
 import { ConfigErrors, ObjectReader, parseQuantity, patterns } from "./reader";
 import { SECRET_KEYS, customSecretKeys, missingSecrets, readSecretSettings, secretDefs } from "./secrets";
+import { CONFIG_MAP_KEY, DNS1035_LABEL, IMAGE, LABEL_KEY_TEXT, LABEL_VALUE, follows, hasControlCharacter, isLabelKey } from "./k8sRules";
 import { INGRESS_HEADER_NAMES, ingressSecurityHeaders } from "./securityHeaders";
 import {
     AlertThresholds, ClusterSpec, DATA_SERVICES, ENVIRONMENTS, EXPORTER_RESOURCES, Environment, IngressControllerSpec, IngressSpec, MonitoringSpec, NetworkSpec,
@@ -34,7 +35,6 @@ export class ConfigValidationError extends Error {
     }
 }
 
-const IMAGE = /^[a-z0-9]+([._\-/:][a-zA-Z0-9_.-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** Splits an image reference into its tag and digest; the tag is what follows the last ':' after the last '/'. */
 export function imageTag(image: string): { tag?: string; digest?: string } {
@@ -49,8 +49,8 @@ function readImage(r: ObjectReader, name: string, def: string, pinned: boolean, 
     if (!value) {
         return value;
     }
-    if (!IMAGE.test(value)) {
-        r.errors.add(r.key(name), value, "must be an image reference such as registry.example.com/app:v1.2.3");
+    if (!follows(IMAGE, value)) {
+        r.errors.add(r.key(name), value, `must be ${IMAGE.text}`);
         return value;
     }
     const { tag, digest } = imageTag(value);
@@ -81,10 +81,25 @@ function readDataImage(r: ObjectReader, defaults: { floating: string; exact: str
     return image;
 }
 
+/** A service's plain env becomes ConfigMap keys; values are any text. */
+const ENV_MAP_RULES = { keys: { ok: (k: string) => follows(CONFIG_MAP_KEY, k), text: CONFIG_MAP_KEY.text } };
+
+/** Pod labels of peers: Kubernetes label keys and values. */
+const LABEL_RULES = {
+    keys: { ok: isLabelKey, text: LABEL_KEY_TEXT },
+    values: { ok: (v: string) => follows(LABEL_VALUE, v), text: LABEL_VALUE.text },
+};
+
+/** postgresql.conf lines: a setting name, and a value that cannot start another line. */
+const POSTGRES_SETTING_RULES = {
+    keys: { ok: (k: string) => /^[a-z_][a-z0-9_.]*$/.test(k), text: "PostgreSQL setting names (lower-case letters, digits, '_' and '.')" },
+    values: { ok: (v: string) => !hasControlCharacter(v), text: "a single-line postgresql.conf value" },
+};
+
 function readResources(r: ObjectReader, def: ResourceSpec): ResourceSpec {
     const req = r.object("requests");
     const lim = r.object("limits");
-    const out: ResourceSpec = {
+    const out = {
         requests: { cpu: req.quantity("cpu", def.requests.cpu), memory: req.quantity("memory", def.requests.memory) },
         limits: { cpu: lim.quantity("cpu", def.limits.cpu), memory: lim.quantity("memory", def.limits.memory) },
     };
@@ -96,16 +111,19 @@ function readResources(r: ObjectReader, def: ResourceSpec): ResourceSpec {
         const limit = parseQuantity(out.limits[kind]) ?? 0;
         if (request > limit) {
             r.errors.add(`${r.key("requests")}.${kind}`, out.requests[kind], `must not exceed limits.${kind} (${out.limits[kind]})`);
+            // Cross-checks (the quota) go on with the limit, so the one mistake is not reported twice.
+            out.requests[kind] = out.limits[kind];
         }
     }
     return out;
 }
 
+/** An HTTP path for probes and metrics: starts with '/', no spaces or control characters. */
+const HTTP_PATH = { re: /^\/[^\s\u0000-\u001f\u007f]*$/, maxLength: 1024, text: "an HTTP path starting with '/'" };
+
 function readProbe(r: ObjectReader, def: ProbeSpec): ProbeSpec {
-    const path = r.string("path", { default: def.path });
-    if (!path.startsWith("/")) {
-        r.errors.add(r.key("path"), path, "must be an HTTP path starting with '/'");
-    }
+    // The default comes from healthPath, which is checked where it is set.
+    const path = r.string("path", { default: def.path, pattern: HTTP_PATH });
     const probe = {
         path,
         initialDelaySeconds: r.int("initialDelaySeconds", { default: def.initialDelaySeconds, min: 0 }),
@@ -124,13 +142,14 @@ const SERVICE_DEFAULT_RESOURCES: ResourceSpec = {
 
 function readService(name: string, r: ObjectReader, env: Environment, secretNames: ReadonlySet<string>): ServiceSpec {
     const problemsBefore = r.errors.problems.length;
-    if (!patterns.dnsLabel.re.test(name) || name.length > 50) {
-        r.errors.add(r.path, name, "service names must be DNS labels of at most 50 characters (they name Deployments and Services)");
+    // Services need DNS-1035 names; 50 leaves room for the suffixes of the objects named after them.
+    if (!DNS1035_LABEL.re.test(name) || name.length > 50) {
+        r.errors.add(r.path, name, "service names must be DNS-1035 labels (a lower-case letter, then lower-case letters, digits and '-') of at most 50 characters: they name Services, Deployments and ConfigMaps");
     }
     const image = readImage(r, "image", "", PROFILES[env].requirePinnedImages, true);
     const port = r.int("port", { default: 8080, min: 1, max: 65535 });
     const probes = r.object("probes");
-    const healthPath = r.string("healthPath", { default: "/health" });
+    const healthPath = r.string("healthPath", { default: "/health", pattern: HTTP_PATH });
     const probeDefault: ProbeSpec = { path: healthPath, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
     const spec = {
         name,
@@ -149,29 +168,32 @@ function readService(name: string, r: ObjectReader, env: Environment, secretName
         ingressPath: r.string("ingressPath") || undefined,
         uses: r.stringList("uses"),
         egressHttps: r.bool("egressHttps", false),
-        env: r.stringMap("env"),
+        env: r.stringMap("env", {}, ENV_MAP_RULES),
         secretEnv: readSecretEnv(r, secretNames),
         writablePaths: r.stringList("writablePaths", ["/tmp"]),
         runAsUser: r.int("runAsUser", { default: 10001, min: 1 }),
         pdbMinAvailable: r.has("pdbMinAvailable") ? r.int("pdbMinAvailable", { default: 1, min: 1 }) : r.skip("pdbMinAvailable"),
-        metricsPath: r.string("metricsPath") || undefined,
+        metricsPath: r.string("metricsPath", { pattern: HTTP_PATH }) || undefined,
         command: r.stringList("command"),
         args: r.stringList("args"),
     };
     probes.done();
     r.done();
 
-    if (spec.ingressPath !== undefined && !/^\/[A-Za-z0-9/._~-]*$/.test(spec.ingressPath)) {
-        r.errors.add(r.key("ingressPath"), spec.ingressPath, "must be a URL path prefix starting with '/'");
+    // ingress-nginx refuses paths that are not normalised ('//', '.' or '..' segments) at admission.
+    if (spec.ingressPath !== undefined && (!/^\/[A-Za-z0-9/._~-]*$/.test(spec.ingressPath) || /\/\/|\/\.\.?(\/|$)/.test(spec.ingressPath))) {
+        r.errors.add(r.key("ingressPath"), spec.ingressPath, "must be a normalised URL path prefix starting with '/' (letters, digits, '/', '.', '_', '~', '-'; no '//', '.' or '..' segments)");
     }
     for (const p of spec.writablePaths) {
         if (!p.startsWith("/")) {
             r.errors.add(r.key("writablePaths"), p, "must be absolute paths");
         }
     }
-    // Cross-field checks only on fields that were valid, so one mistake is reported once.
+    // Cross-field checks only on the fields they read, when those were valid, so one mistake is reported once.
     const minReplicas = spec.autoscaling?.minReplicas ?? spec.replicas;
-    if (r.errors.problems.length === problemsBefore && spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
+    const replicaKeys = ["replicas", "autoscaling", "pdbMinAvailable"].map((k) => r.key(k));
+    const replicasValid = !r.errors.problems.slice(problemsBefore).some((p) => replicaKeys.some((k) => p.startsWith(k)));
+    if (replicasValid && spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
         r.errors.add(r.key("pdbMinAvailable"), spec.pdbMinAvailable,
             `must be less than the minimum replica count (${minReplicas}), or no pod could ever be evicted and node drains would hang`);
     }
@@ -224,8 +246,8 @@ function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
         exporterImage: readImage(r, "exporterImage", "quay.io/prometheuscommunity/postgres-exporter:v0.15.0", profile.requirePinnedImages),
         database: r.string("database", { default: "app", pattern: SQL_IDENTIFIER }),
         user: r.string("user", { default: "app", pattern: SQL_IDENTIFIER }),
-        storageSize: r.quantity("storageSize", profile.postgresStorage),
-        storageClass: r.string("storageClass"),
+        storageSize: r.quantity("storageSize", profile.postgresStorage, { positive: true }),
+        storageClass: r.string("storageClass", { pattern: patterns.storageClass }),
         resources: readResources(r.object("resources"), { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } }),
         settings: r.stringMap("settings", {
             max_connections: "200",
@@ -236,7 +258,7 @@ function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
             wal_buffers: "16MB",
             checkpoint_completion_target: "0.9",
             random_page_cost: "1.1",
-        }),
+        }, POSTGRES_SETTING_RULES),
         protect: r.bool("protect", profile.protectData),
         // 70 is the postgres user of the official alpine image.
         runAsUser: r.int("runAsUser", { default: 70, min: 1 }),
@@ -251,10 +273,11 @@ function readRedis(r: ObjectReader, env: Environment): RedisSpec {
         enabled: r.bool("enabled", false),
         image: readDataImage(r, { floating: "redis:7.2-alpine", exact: "redis:7.2.7-alpine" }, 3, profile.requirePinnedImages, "Redis"),
         exporterImage: readImage(r, "exporterImage", "oliver006/redis_exporter:v1.62.0", profile.requirePinnedImages),
-        storageSize: r.quantity("storageSize", "10Gi"),
-        storageClass: r.string("storageClass"),
+        storageSize: r.quantity("storageSize", "10Gi", { positive: true }),
+        storageClass: r.string("storageClass", { pattern: patterns.storageClass }),
         resources: readResources(r.object("resources"), { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } }),
-        maxmemory: r.string("maxmemory", { default: "768mb", pattern: { re: /^\d+(b|kb|mb|gb)?$/, maxLength: 20, text: "a Redis size such as 768mb" } }),
+        // Redis reads sizes case-insensitively, with or without the trailing b.
+        maxmemory: r.string("maxmemory", { default: "768mb", pattern: { re: /^\d+(b|kb?|mb?|gb?)?$/i, maxLength: 20, text: "a Redis size such as 768mb, 1gb or 512m" } }),
         maxmemoryPolicy: r.string("maxmemoryPolicy", {
             default: "allkeys-lru",
             oneOf: ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"],
@@ -276,8 +299,10 @@ function readIngress(r: ObjectReader, domain: string, appName: string, addons: A
         tlsSecretName: r.string("tlsSecretName", { default: `${appName}-tls`, pattern: patterns.dnsLabel }),
         rateLimitRps: r.int("rateLimitRps", { default: 100, min: 1 }),
         proxyTimeoutSeconds: r.int("proxyTimeoutSeconds", { default: 3600, min: 1 }),
-        proxyBodySize: r.string("proxyBodySize", { default: "10m", pattern: { re: /^\d+[kmg]?$/, maxLength: 10, text: "an nginx size such as 10m" } }),
+        proxyBodySize: r.string("proxyBodySize", { default: "10m", pattern: { re: /^\d+[kmg]?$/i, maxLength: 10, text: "an nginx size such as 10m or 1G" } }),
         contentSecurityPolicy: r.string("contentSecurityPolicy", {
+            // It becomes a response header in the controller's config: no line breaks, quotes or backslashes.
+            pattern: { re: /^[^"\\\u0000-\u001f\u007f]*$/, maxLength: 4096, text: "a header value without quotes, backslashes or line breaks" },
             default: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' wss:; frame-ancestors 'none'",
         }),
         hstsMaxAgeSeconds: r.int("hstsMaxAgeSeconds", { default: 31536000, min: 0 }),
@@ -365,7 +390,7 @@ function readMonitoring(r: ObjectReader): MonitoringSpec {
         enabled: r.bool("enabled", false),
         scrapeInterval: r.string("scrapeInterval", { default: "30s", pattern: { re: /^\d+(s|m)$/, maxLength: 6, text: "a Prometheus duration such as 30s" } }),
         alerts,
-        dashboardLabel: r.string("dashboardLabel", { default: "grafana_dashboard", pattern: { re: /^[a-z0-9A-Z._/-]+$/, maxLength: 63, text: "a label key" } }),
+        dashboardLabel: r.string("dashboardLabel", { default: "grafana_dashboard", pattern: { re: { test: isLabelKey }, maxLength: 317, text: LABEL_KEY_TEXT } }),
         crdsFromCluster: r.bool("crdsFromCluster", false),
     };
     r.done();
@@ -376,11 +401,11 @@ function readMonitoring(r: ObjectReader): MonitoringSpec {
 function readNetwork(r: ObjectReader, addons: AddonsConfig): NetworkSpec {
     const spec: NetworkSpec = {
         ingressControllerNamespace: r.string("ingressControllerNamespace", { default: addons.ingressNginx.namespace, pattern: patterns.dnsLabel }),
-        ingressControllerPodLabels: r.stringMap("ingressControllerPodLabels", { "app.kubernetes.io/name": "ingress-nginx" }),
+        ingressControllerPodLabels: r.stringMap("ingressControllerPodLabels", { "app.kubernetes.io/name": "ingress-nginx" }, LABEL_RULES),
         monitoringNamespace: r.string("monitoringNamespace", { default: addons.kubePrometheusStack.namespace, pattern: patterns.dnsLabel }),
-        prometheusPodLabels: r.stringMap("prometheusPodLabels", { "app.kubernetes.io/name": "prometheus" }),
+        prometheusPodLabels: r.stringMap("prometheusPodLabels", { "app.kubernetes.io/name": "prometheus" }, LABEL_RULES),
         dnsNamespace: r.string("dnsNamespace", { default: "kube-system", pattern: patterns.dnsLabel }),
-        dnsPodLabels: r.stringMap("dnsPodLabels", { "k8s-app": "kube-dns" }),
+        dnsPodLabels: r.stringMap("dnsPodLabels", { "k8s-app": "kube-dns" }, LABEL_RULES),
     };
     r.done();
     return spec;
@@ -430,7 +455,7 @@ function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
                 errors.add(key, target, `must name a data service (${DATA_SERVICES.join(", ")}) or another service (${[...names].join(", ")})`);
             }
         }
-        if (names.has("postgres") || names.has("redis")) {
+        if ((DATA_SERVICES as readonly string[]).includes(s.name)) {
             errors.add(`services.${s.name}`, s.name, "'postgres' and 'redis' are reserved for the data services");
         }
     }
@@ -462,6 +487,95 @@ function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
     }
     if (cfg.services.length === 0) {
         errors.missing("services", "at least one service (a map of service name to its settings)");
+    }
+    checkGeneratedNames(cfg, errors);
+    checkNamespace(cfg, errors);
+    for (const kind of ["cpu", "memory"] as const) {
+        const request = parseQuantity(cfg.quota.defaultRequest[kind]);
+        const limit = parseQuantity(cfg.quota.defaultLimit[kind]);
+        if (request !== undefined && limit !== undefined && request > limit) {
+            errors.add(`quota.defaultRequest.${kind}`, cfg.quota.defaultRequest[kind], `must not exceed quota.defaultLimit.${kind} (${cfg.quota.defaultLimit[kind]}): the API server refuses such a LimitRange`);
+        }
+    }
+}
+
+/**
+ * Objects the program names after services must not collide with each other or with the fixed
+ * names of the objects it adds (e.g. a service called `default-deny-all` would overwrite the
+ * namespace's default-deny NetworkPolicy). Names per kind, as the components create them.
+ */
+export function generatedNames(cfg: PlatformConfig): Map<string, { name: string; owner: string }[]> {
+    const byKind = new Map<string, { name: string; owner: string }[]>();
+    const add = (kind: string, name: string, owner: string) => byKind.set(kind, [...(byKind.get(kind) ?? []), { name, owner }]);
+    const program = "the program";
+    add("NetworkPolicy", "default-deny-all", program);
+    add("NetworkPolicy", "allow-dns-egress", program);
+    for (const s of cfg.services) {
+        add("Deployment", s.name, s.name);
+        add("Service", s.name, s.name);
+        add("NetworkPolicy", s.name, s.name);
+        add("ConfigMap", `${s.name}-config`, s.name);
+        add("Secret", `${s.name}-secrets`, s.name);
+        if (cfg.ingress.enabled && s.ingressPath !== undefined) {
+            add("NetworkPolicy", `${s.name}-from-ingress`, s.name);
+        }
+    }
+    for (const [enabled, name, extra] of [[cfg.postgres.enabled, "postgres", ["postgres-headless"]], [cfg.redis.enabled, "redis", []]] as const) {
+        if (enabled) {
+            add("Service", name, program);
+            extra.forEach((n) => add("Service", n, program));
+            add("NetworkPolicy", name, program);
+            add("ConfigMap", `${name}-config`, program);
+            add("Secret", `${name}-credentials`, program);
+        }
+    }
+    if (cfg.ingress.enabled) {
+        add("NetworkPolicy", "acme-http01-solver", program);
+        add("ConfigMap", `${cfg.appName}-security-headers`, program);
+        add("Secret", cfg.ingress.tlsSecretName, "ingress.tlsSecretName");
+    }
+    return byKind;
+}
+
+function checkGeneratedNames(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const program = "the program";
+    // Data-service names are refused on their own; each service is blamed once, for its first collision.
+    const reported = new Set<string>(DATA_SERVICES);
+    for (const [kind, entries] of generatedNames(cfg)) {
+        const owners = new Map<string, string[]>();
+        entries.forEach(({ name, owner }) => owners.set(name, [...(owners.get(name) ?? []), owner]));
+        for (const [name, list] of owners) {
+            if (list.length < 2) {
+                continue;
+            }
+            // Blame the configured side: a service (or the TLS Secret name), never the program's own object.
+            const blamed = list.includes(program) ? list.filter((o) => o !== program) : list.slice(1);
+            const other = list.includes(program) ? "the program uses for its own object" : `service '${list[0]}' already produces`;
+            for (const owner of blamed.filter((o) => !reported.has(o))) {
+                reported.add(owner);
+                const key = owner === "ingress.tlsSecretName" ? owner : `services.${owner}`;
+                errors.add(key, owner === "ingress.tlsSecretName" ? name : owner, `must not produce the ${kind} name '${name}', which ${other}`);
+            }
+        }
+    }
+}
+
+/** Namespaces of the cluster and its add-ons: an app there would share their quota, policies and Pod Security level. */
+function checkNamespace(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const a = cfg.addons;
+    const taken: [string, string][] = [
+        ["default", "the cluster's default namespace"], ["kube-system", "the cluster's system namespace"],
+        ["kube-public", "a cluster namespace"], ["kube-node-lease", "a cluster namespace"],
+        [cfg.network.ingressControllerNamespace, "the ingress controller's namespace"],
+        [cfg.network.monitoringNamespace, "Prometheus's namespace"],
+        [cfg.network.dnsNamespace, "cluster DNS's namespace"],
+        ...([a.ingressNginx, a.certManager, a.metricsServer, a.kubePrometheusStack] as const)
+            .filter((x) => x.enabled).map((x): [string, string] => [x.namespace, `the ${x.releaseName} add-on's namespace`]),
+    ];
+    // The first description of a namespace is the most telling one.
+    const owner = taken.find(([ns]) => ns === cfg.namespace)?.[1];
+    if (owner !== undefined) {
+        errors.add("namespace", cfg.namespace, `must be the app's own namespace, not ${owner}`);
     }
 }
 
@@ -514,8 +628,9 @@ function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
     const show = (n: number, memory: boolean) => memory ? `${Math.ceil(n / 2 ** 20)}Mi` : `${Math.round(n * 1000)}m`;
     for (const [key, pick, what] of checks) {
         const need = sum(pick);
-        const have = parseQuantity(cfg.quota[key] as string) ?? 0;
-        if (need > have) {
+        const have = parseQuantity(cfg.quota[key] as string);
+        // An invalid quota value is reported where it is read.
+        if (have !== undefined && need > have) {
             errors.add(`quota.${key}`, cfg.quota[key], `must hold the workloads' ${what} at full scale plus one rollout surge pod each ` +
                 `(${show(need, isMemory(key))}: ${fp.map((w) => `${w.name} ${w.pods} pods`).join(", ")}); raise it or lower replicas/maxReplicas`);
         }
@@ -523,6 +638,15 @@ function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
     const pods = fp.reduce((t, w) => t + w.pods, 0);
     if (pods > cfg.quota.pods) {
         errors.add("quota.pods", cfg.quota.pods, `must hold ${pods} pods (every workload at full scale plus one rollout surge pod each)`);
+    }
+    const claims = [cfg.postgres.enabled ? cfg.postgres.storageSize : "", cfg.redis.enabled ? cfg.redis.storageSize : ""].filter(Boolean);
+    if (claims.length > cfg.quota.persistentVolumeClaims) {
+        errors.add("quota.persistentVolumeClaims", cfg.quota.persistentVolumeClaims, `must hold the stack's ${claims.length} volume claims (PostgreSQL and Redis data)`);
+    }
+    const storage = claims.reduce((t, c) => t + (parseQuantity(c) ?? 0), 0);
+    const storageQuota = parseQuantity(cfg.quota.requestsStorage);
+    if (storageQuota !== undefined && storage > storageQuota) {
+        errors.add("quota.requestsStorage", cfg.quota.requestsStorage, `must hold the stack's volume claims (${Math.ceil(storage / 2 ** 30)}Gi: ${claims.join(" + ")})`);
     }
 }
 
@@ -630,7 +754,7 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
         monitoring: readMonitoring(r.object("monitoring")),
         network: readNetwork(r.object("network"), addons),
         quota: readQuota(r.object("quota"), env),
-        appEnv: r.stringMap("appEnv"),
+        appEnv: r.stringMap("appEnv", {}, ENV_MAP_RULES),
         secrets,
         addons,
     };
@@ -642,10 +766,9 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
     for (const key of secretKeys.plaintext) {
         errors.problems.push(`${key}: is stored in plain text: secrets must be set with 'pulumi config set --secret ${key} <value>' (or 'npm run secrets')`);
     }
+    // Cross-checks run on whatever is valid: every problem is reported at once.
     checkReferences(cfg, errors);
-    if (errors.problems.length === 0) {
-        checkQuota(cfg, errors);
-    }
+    checkQuota(cfg, errors);
     errors.problems.push(...missingSecrets(cfg, new Set(secretKeys.set)));
     if (errors.problems.length > 0) {
         throw new ConfigValidationError(stack, errors.problems);

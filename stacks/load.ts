@@ -18,8 +18,15 @@ function storedEncrypted(fullKey: string): boolean {
     return runtimeInternals.isConfigSecret?.(fullKey) ?? true;
 }
 
-/** Parses a config value the way `pulumi.Config.getObject` does: JSON when it parses, else the string. */
-function parse(value: string): unknown {
+/**
+ * Pulumi hands every config value over as text; objects and lists come as JSON. Only those are
+ * parsed: a string that merely looks like JSON (`appName: "1234"`, `namespace: "null"`) stays the
+ * string the stack file says. The readers take "true" and "3" where they expect a boolean or number.
+ */
+export function parse(value: string): unknown {
+    if (!/^\s*[[{]/.test(value)) {
+        return value;
+    }
     try {
         return JSON.parse(value);
     } catch {

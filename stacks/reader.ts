@@ -1,3 +1,5 @@
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, INGRESS_HOST } from "./k8sRules";
+
 // A small, pure reader over raw (already JSON-parsed) stack config. It records every problem instead
 // of throwing on the first, so a bad stack config fails once with the full list, each entry naming
 // the key, the value and what is allowed.
@@ -23,16 +25,16 @@ export function show(value: unknown): string {
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const QUANTITY = /^([+]?[0-9.]+)([eE][-+]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-
 export const patterns = {
     /** A Kubernetes object name usable as a DNS label (namespaces, Services). */
-    dnsLabel: { re: RFC1123_LABEL, maxLength: 63, text: "a DNS label: lower-case letters, digits and '-', at most 63 characters" },
-    /** A hostname for an Ingress rule: lower-case RFC 1123 subdomain. */
-    hostname: { re: DNS_SUBDOMAIN, maxLength: 253, text: "a lower-case DNS hostname such as app.example.com" },
+    dnsLabel: DNS1123_LABEL,
+    /** A hostname for an Ingress rule: lower-case RFC 1123 subdomain, not an IP address. */
+    hostname: INGRESS_HOST,
+    /** An optional StorageClass name (empty: the cluster's default class). */
+    storageClass: DNS1123_SUBDOMAIN,
 };
+
+const QUANTITY = /^([+]?[0-9.]+)([eE][-+]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 const SUFFIX: Record<string, number> = {
     "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
@@ -57,6 +59,8 @@ export function parseQuantity(text: string): number | undefined {
 }
 
 type Raw = Record<string, unknown>;
+
+const INT32_MAX = 2147483647;
 
 /**
  * Reads one config object. `field(...)` calls mark keys as known; `done()` reports the rest as unknown.
@@ -90,7 +94,7 @@ export class ObjectReader {
         return this.raw[name];
     }
 
-    string(name: string, opts: { default?: string; required?: string; oneOf?: readonly string[]; pattern?: { re: RegExp; maxLength: number; text: string } } = {}): string {
+    string(name: string, opts: { default?: string; required?: string; oneOf?: readonly string[]; pattern?: { re: { test(value: string): boolean }; maxLength: number; text: string } } = {}): string {
         const value = this.take(name);
         const key = this.key(name);
         if (value === undefined || value === null || value === "") {
@@ -123,10 +127,11 @@ export class ObjectReader {
             this.errors.add(key, value, "must be an integer");
             return opts.default;
         }
-        const min = opts.min ?? Number.MIN_SAFE_INTEGER;
-        const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+        // Kubernetes integer fields are int32: larger values are refused by the API server.
+        const min = opts.min ?? -INT32_MAX - 1;
+        const max = opts.max ?? INT32_MAX;
         if (n < min || n > max) {
-            const range = opts.max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+            const range = `an integer from ${min} to ${max}`;
             this.errors.add(key, value, `must be ${range}`);
             return opts.default;
         }
@@ -174,10 +179,17 @@ export class ObjectReader {
         return def;
     }
 
-    quantity(name: string, def: string): string {
-        const value = this.string(name, { default: def });
-        if (parseQuantity(value) === undefined) {
+    /** A Kubernetes quantity; a YAML number (`cpu: 2`) is read as its text. `positive`: zero is refused. */
+    quantity(name: string, def: string, opts: { positive?: boolean } = {}): string {
+        const raw = this.raw[name];
+        const value = typeof raw === "number" && Number.isFinite(raw) ? (this.take(name), String(raw)) : this.string(name, { default: def });
+        const n = parseQuantity(value);
+        if (n === undefined) {
             this.errors.add(this.key(name), value, "must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi");
+            return def;
+        }
+        if (opts.positive && n <= 0) {
+            this.errors.add(this.key(name), value, "must be a Kubernetes quantity greater than zero, such as 10Gi");
             return def;
         }
         return value;
@@ -195,7 +207,9 @@ export class ObjectReader {
         return value as string[];
     }
 
-    stringMap(name: string, def: Readonly<Record<string, string>> = {}): Record<string, string> {
+    /** A map of strings; `keys`/`values` check each entry (YAML numbers and booleans are read as text). */
+    stringMap(name: string, def: Readonly<Record<string, string>> = {},
+        rules: { keys?: { ok: (k: string) => boolean; text: string }; values?: { ok: (v: string) => boolean; text: string } } = {}): Record<string, string> {
         const value = this.take(name);
         if (value === undefined || value === null) {
             return { ...def };
@@ -206,7 +220,12 @@ export class ObjectReader {
         }
         const out: Record<string, string> = {};
         for (const [k, v] of Object.entries(value as Raw)) {
-            if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+            if (rules.keys && !rules.keys.ok(k)) {
+                this.errors.add(`${this.key(name)}`, k, `keys must be ${rules.keys.text}`);
+            } else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+                if (rules.values && !rules.values.ok(String(v))) {
+                    this.errors.add(`${this.key(name)}.${k}`, v, `must be ${rules.values.text}`);
+                }
                 out[k] = String(v);
             } else {
                 this.errors.add(`${this.key(name)}.${k}`, v, "must be a string");

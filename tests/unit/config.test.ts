@@ -3,6 +3,7 @@
 
 import * as assert from "assert/strict";
 import { ConfigValidationError, SETTING_KEYS, SecretKeyState, identityChangeProblems, imageTag, resolveConfig, splitConfig } from "../../stacks/config";
+import { parse as configValue } from "../../stacks/load";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { parseQuantity } from "../../stacks/reader";
 import * as fs from "fs";
@@ -38,7 +39,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "a negative replica count", stack: "staging",
         edit: (c) => { svc(c, "frontend").replicas = -1; },
-        problem: "services.frontend.replicas: -1 is not allowed: must be an integer >= 0",
+        problem: "services.frontend.replicas: -1 is not allowed: must be an integer from 0 to 2147483647",
     },
     {
         what: "HPA min above max", stack: "prod",
@@ -238,6 +239,122 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { c.redis = { ...(c.redis as Raw), image: "redis:7.2-alpine" }; },
         problem: "redis.image: \"redis:7.2-alpine\" is not allowed: must name an exact Redis release in this environment (a tag such as 7.2.7-alpine, or a digest): '7.2-alpine' moves to every new release",
     },
+    // Issue 11: what the API server or the runtime would refuse, refused here first.
+    {
+        what: "a service name the API server refuses for a Service (DNS-1035: leading letter)", stack: "dev",
+        edit: (c) => { (c.services as Raw)["1api"] = { image: "example/api:1.0.0" }; },
+        problem: "services.1api: \"1api\" is not allowed: service names must be DNS-1035 labels",
+    },
+    {
+        what: "an ingress path with an empty segment", stack: "dev",
+        edit: (c) => { svc(c, "backend").ingressPath = "/api//v1"; },
+        problem: "services.backend.ingressPath: \"/api//v1\" is not allowed: must be a normalised URL path prefix",
+    },
+    {
+        what: "an ingress path with a '..' segment", stack: "dev",
+        edit: (c) => { svc(c, "backend").ingressPath = "/api/../admin"; },
+        problem: "services.backend.ingressPath: \"/api/../admin\" is not allowed: must be a normalised URL path prefix",
+    },
+    {
+        what: "an image with an upper-case repository", stack: "dev",
+        edit: (c) => { svc(c, "backend").image = "registry.example.com/Team/app:v1"; },
+        problem: "services.backend.image: \"registry.example.com/Team/app:v1\" is not allowed: must be an image reference",
+    },
+    {
+        what: "an image with two tags", stack: "dev",
+        edit: (c) => { svc(c, "backend").image = "example/app:v1:v2"; },
+        problem: "services.backend.image: \"example/app:v1:v2\" is not allowed: must be an image reference",
+    },
+    {
+        what: "an IP address as the Ingress host", stack: "dev",
+        edit: (c) => { c.ingress = { host: "10.0.0.1" }; },
+        problem: "ingress.host: \"10.0.0.1\" is not allowed: must be a lower-case DNS hostname such as app.example.com (not an IP address)",
+    },
+    {
+        what: "a peer label value over 63 characters", stack: "dev",
+        edit: (c) => { c.network = { prometheusPodLabels: { app: "x".repeat(64) } }; },
+        problem: "network.prometheusPodLabels.app: \"xxxx",
+    },
+    {
+        what: "a peer label key with a space", stack: "dev",
+        edit: (c) => { c.network = { dnsPodLabels: { "k8s app": "kube-dns" } }; },
+        problem: "network.dnsPodLabels: \"k8s app\" is not allowed: keys must be a label key",
+    },
+    {
+        what: "a StorageClass name the API server refuses", stack: "dev",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), storageClass: "Fast_SSD" }; },
+        problem: "postgres.storageClass: \"Fast_SSD\" is not allowed: must be a DNS subdomain",
+    },
+    {
+        what: "a zero-sized volume", stack: "dev",
+        edit: (c) => { c.redis = { ...(c.redis as Raw), storageSize: "0" }; },
+        problem: "redis.storageSize: \"0\" is not allowed: must be a Kubernetes quantity greater than zero",
+    },
+    {
+        what: "an env key with a space (it becomes a ConfigMap key)", stack: "dev",
+        edit: (c) => { svc(c, "backend").env = { "MY VAR": "x" }; },
+        problem: "services.backend.env: \"MY VAR\" is not allowed: keys must be a ConfigMap key",
+    },
+    {
+        what: "a service named like the namespace's default-deny policy", stack: "dev",
+        edit: (c) => { (c.services as Raw)["default-deny-all"] = { image: "example/api:1.0.0" }; },
+        problem: "services.default-deny-all: \"default-deny-all\" is not allowed: must not produce the NetworkPolicy name 'default-deny-all', which the program uses for its own object",
+    },
+    {
+        what: "a service named like PostgreSQL's headless Service", stack: "dev",
+        edit: (c) => { (c.services as Raw)["postgres-headless"] = { image: "example/api:1.0.0" }; },
+        problem: "services.postgres-headless: \"postgres-headless\" is not allowed: must not produce the Service name 'postgres-headless', which the program uses for its own object",
+    },
+    {
+        what: "the app in an add-on's namespace", stack: "dev",
+        edit: (c) => { c.namespace = "monitoring"; },
+        problem: "namespace: \"monitoring\" is not allowed: must be the app's own namespace, not Prometheus's namespace",
+    },
+    {
+        what: "the app in kube-system", stack: "dev",
+        edit: (c) => { c.namespace = "kube-system"; },
+        problem: "namespace: \"kube-system\" is not allowed: must be the app's own namespace, not the cluster's system namespace",
+    },
+    {
+        what: "a LimitRange default request above its default limit", stack: "dev",
+        edit: (c) => { c.quota = { defaultRequest: { cpu: "2" }, defaultLimit: { cpu: "1" } }; },
+        problem: "quota.defaultRequest.cpu: \"2\" is not allowed: must not exceed quota.defaultLimit.cpu (1): the API server refuses such a LimitRange",
+    },
+    {
+        what: "a claim quota below the stack's claims", stack: "dev",
+        edit: (c) => { c.quota = { persistentVolumeClaims: 1 }; },
+        problem: "quota.persistentVolumeClaims: 1 is not allowed: must hold the stack's 2 volume claims (PostgreSQL and Redis data)",
+    },
+    {
+        what: "a storage quota below the stack's claims", stack: "dev",
+        edit: (c) => { c.quota = { requestsStorage: "20Gi" }; },
+        problem: "quota.requestsStorage: \"20Gi\" is not allowed: must hold the stack's volume claims (60Gi: 50Gi + 10Gi)",
+    },
+    {
+        what: "a PostgreSQL setting value that would add a line to postgresql.conf", stack: "dev",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), settings: { work_mem: "8MB\nlisten_addresses = '*'" } }; },
+        problem: "postgres.settings.work_mem: \"8MB\\nlisten_addresses = '*'\" is not allowed: must be a single-line postgresql.conf value",
+    },
+    {
+        what: "a content security policy with a quote", stack: "dev",
+        edit: (c) => { c.ingress = { contentSecurityPolicy: "default-src 'self\"; more_set_headers" }; },
+        problem: "ingress.contentSecurityPolicy: \"default-src 'self\\\"; more_set_headers\" is not allowed: must be a header value without quotes, backslashes or line breaks",
+    },
+    {
+        what: "a health path without its leading slash, reported where it is set", stack: "dev",
+        edit: (c) => { svc(c, "backend").healthPath = "health"; },
+        problem: "services.backend.healthPath: \"health\" is not allowed: must be an HTTP path starting with '/'",
+    },
+    {
+        what: "a replica count beyond what Kubernetes stores", stack: "dev",
+        edit: (c) => { svc(c, "frontend").replicas = 1e20; },
+        problem: "services.frontend.replicas: 100000000000000000000 is not allowed: must be an integer from 0 to 2147483647",
+    },
+    {
+        what: "a service named after a data service, blamed alone", stack: "dev",
+        edit: (c) => { (c.services as Raw).redis = { image: "example/api:1.0.0" }; },
+        problem: "services.redis: \"redis\" is not allowed: 'postgres' and 'redis' are reserved for the data services",
+    },
 ];
 
 describe("config validation", () => {
@@ -362,6 +479,33 @@ describe("config validation", () => {
         ]);
         assert.deepEqual(raw, { environment: "dev", jwtSecrett: "[secret]" });
         assert.deepEqual(secretKeys, { set: ["redisPassword", "postgresPassword"], plaintext: ["redisPassword"] });
+    });
+
+    it("accepts what Kubernetes and the runtimes accept: numbers for quantities, JSON-looking strings, common size units", () => {
+        const raw = edited("dev", (c) => {
+            svc(c, "backend").resources = { requests: { cpu: 1, memory: "256Mi" }, limits: { cpu: 2, memory: "512Mi" } };
+            c.redis = { ...(c.redis as Raw), maxmemory: "1GB" };
+            c.ingress = { proxyBodySize: "1G" };
+        });
+        assert.deepEqual(problemsOf("dev", raw), []);
+        const cfg = resolveConfig("dev", raw, ALL_SECRETS);
+        assert.deepEqual(cfg.services.find((s) => s.name === "backend")?.resources.limits, { cpu: "2", memory: "512Mi" });
+        // Values as Pulumi hands them over: only objects and lists are JSON.
+        assert.equal(configValue("1234"), "1234");
+        assert.equal(configValue("null"), "null");
+        assert.equal(configValue("true"), "true");
+        assert.deepEqual(configValue('{"a":1}'), { a: 1 });
+        const named = resolveConfig("dev", edited("dev", (c) => { c.appName = configValue("1234"); c.namespace = configValue("null"); }), ALL_SECRETS);
+        assert.equal(named.appName, "1234");
+        assert.equal(named.namespace, "null");
+    });
+
+    it("reports every problem at once: cross-checks run on the parts that are valid", () => {
+        const problems = problemsOf("dev", edited("dev", (c) => {
+            svc(c, "frontend").image = "UPPER/case";
+            c.quota = { pods: 3 };
+        }));
+        assert.deepEqual(problems.map((p) => p.split(":")[0]), ["services.frontend.image", "quota.pods"]);
     });
 
     it("treats the stack's declared secrets as secrets: their values never reach validation, plain-text ones are refused", () => {

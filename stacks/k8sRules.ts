@@ -1,0 +1,80 @@
+// Kubernetes' own naming and format rules, stated once, as the API server applies them
+// (k8s.io/apimachinery/pkg/util/validation and the image reference grammar of the distribution
+// project), so validation accepts exactly what the cluster accepts for the values a stack sets.
+
+export interface Rule {
+    readonly re: RegExp;
+    readonly maxLength: number;
+    /** What is allowed, for error messages. */
+    readonly text: string;
+}
+
+export function follows(rule: Rule, value: string): boolean {
+    return value.length <= rule.maxLength && rule.re.test(value);
+}
+
+/** DNS-1123 label: Namespaces, most object names. */
+export const DNS1123_LABEL: Rule = {
+    re: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, maxLength: 63,
+    text: "a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+};
+
+/** DNS-1035 label: Service names, which become DNS names and must start with a letter. */
+export const DNS1035_LABEL: Rule = {
+    re: /^[a-z]([-a-z0-9]*[a-z0-9])?$/, maxLength: 63,
+    text: "a DNS-1035 label: a lower-case letter, then lower-case letters, digits and '-', ending with a letter or digit, at most 63 characters",
+};
+
+/** DNS-1123 subdomain: StorageClass and other object names, hostnames. */
+export const DNS1123_SUBDOMAIN: Rule = {
+    re: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, maxLength: 253,
+    text: "a DNS subdomain: dot-separated DNS labels, at most 253 characters",
+};
+
+/** An Ingress host: a DNS subdomain that is not an IP address (the API server refuses IPs there). */
+export const INGRESS_HOST: Rule = {
+    re: new RegExp(`^(?![0-9.]+$)${DNS1123_SUBDOMAIN.re.source.slice(1)}`), maxLength: 253,
+    text: "a lower-case DNS hostname such as app.example.com (not an IP address)",
+};
+
+const NAME_PART = "[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?";
+
+/** A label key (qualified name): an optional DNS-subdomain prefix and '/', then a name of at most 63 characters. */
+export function isLabelKey(key: string): boolean {
+    const slash = key.lastIndexOf("/");
+    const name = key.slice(slash + 1);
+    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+    return name.length <= 63 && new RegExp(`^${NAME_PART}$`).test(name) && (prefix === undefined || follows(DNS1123_SUBDOMAIN, prefix));
+}
+export const LABEL_KEY_TEXT = "a label key: an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+
+/** A label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit. */
+export const LABEL_VALUE: Rule = {
+    re: new RegExp(`^(${NAME_PART})?$`), maxLength: 63,
+    text: "a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+};
+
+/** A ConfigMap or Secret data key (the plain `env` of a service becomes ConfigMap keys). */
+export const CONFIG_MAP_KEY: Rule = {
+    re: /^[-._a-zA-Z0-9]+$/, maxLength: 253,
+    text: "a ConfigMap key: letters, digits, '-', '_' or '.', at most 253 characters",
+};
+
+/**
+ * An image reference as container runtimes parse it: [registry[:port]/]path[:tag][@digest], with a
+ * lower-case path (upper case is only valid in the registry host and the tag) and one tag at most.
+ */
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const HOST = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+// The first component is a registry only with a '.' or a port, or as localhost; otherwise it is part of the path.
+const REGISTRY = `(?:(?:localhost|${HOST}(?:\\.${HOST})+)(?::[0-9]+)?|${HOST}:[0-9]+)/`;
+export const IMAGE: Rule = {
+    re: new RegExp(`^(?:${REGISTRY})?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`),
+    maxLength: 255,
+    text: "an image reference such as registry.example.com/team/app:v1.2.3 (lower-case path, one tag, optional @sha256 digest)",
+};
+
+/** A character that would end a line or a header value in a file the program writes. */
+export function hasControlCharacter(value: string): boolean {
+    return /[\u0000-\u001f\u007f]/.test(value);
+}
