@@ -3,7 +3,8 @@
 // project), so validation accepts exactly what the cluster accepts for the values a stack sets.
 
 export interface Rule {
-    readonly re: RegExp;
+    /** A regular expression, or a test that a single one cannot state. */
+    readonly re: { test(value: string): boolean };
     readonly maxLength: number;
     /** What is allowed, for error messages. */
     readonly text: string;
@@ -25,15 +26,17 @@ export const DNS1035_LABEL: Rule = {
     text: "a DNS-1035 label: a lower-case letter, then lower-case letters, digits and '-', ending with a letter or digit, at most 63 characters",
 };
 
+const SUBDOMAIN = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+
 /** DNS-1123 subdomain: StorageClass and other object names, hostnames. */
 export const DNS1123_SUBDOMAIN: Rule = {
-    re: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, maxLength: 253,
+    re: new RegExp(`^${SUBDOMAIN}$`), maxLength: 253,
     text: "a DNS subdomain: dot-separated DNS labels, at most 253 characters",
 };
 
 /** An Ingress host: a DNS subdomain that is not an IP address (the API server refuses IPs there). */
 export const INGRESS_HOST: Rule = {
-    re: new RegExp(`^(?![0-9.]+$)${DNS1123_SUBDOMAIN.re.source.slice(1)}`), maxLength: 253,
+    re: new RegExp(`^(?![0-9.]+$)${SUBDOMAIN}$`), maxLength: 253,
     text: "a lower-case DNS hostname such as app.example.com (not an IP address)",
 };
 
@@ -61,16 +64,27 @@ export const CONFIG_MAP_KEY: Rule = {
 };
 
 /**
- * An image reference as container runtimes parse it: [registry[:port]/]path[:tag][@digest], with a
- * lower-case path (upper case is only valid in the registry host and the tag) and one tag at most.
+ * An image reference as the kubelet and containerd parse it (distribution's reference grammar,
+ * ParseNormalizedNamed): [registry/]path[:tag][@digest]. The first component is a registry when it
+ * has a '.' or a port, is localhost, is an IPv6 address in brackets, or has an upper-case letter;
+ * otherwise it is part of the path, which is lower case. The name (registry and path) is at most 255
+ * characters; a digest is sha256, sha384 or sha512 with lower-case hex of its length; a bare
+ * 64-hex-digit name is refused (it reads as an image ID).
  */
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const HOST = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
-// The first component is a registry only with a '.' or a port, or as localhost; otherwise it is part of the path.
-const REGISTRY = `(?:(?:localhost|${HOST}(?:\\.${HOST})+)(?::[0-9]+)?|${HOST}:[0-9]+)/`;
+const PORT = "(?::[0-9]+)?";
+const REGISTRY = `(?:localhost${PORT}|${HOST}(?:\\.${HOST})+${PORT}|${HOST}:[0-9]+|\\[[a-fA-F0-9:]+\\]${PORT}|(?=[a-zA-Z0-9-]*[A-Z])${HOST}${PORT})/`;
+const IMAGE_RE = new RegExp(`^((?:${REGISTRY})?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::[\\w][\\w.-]{0,127})?(?:@(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?$`);
 export const IMAGE: Rule = {
-    re: new RegExp(`^(?:${REGISTRY})?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`),
-    maxLength: 255,
+    re: {
+        test(value: string): boolean {
+            const m = IMAGE_RE.exec(value);
+            return m !== null && m[1].length <= 255 && !/^[a-f0-9]{64}$/.test(value);
+        },
+    },
+    // The name's 255 is checked above; tag (128) and digest (7 + 128) come on top.
+    maxLength: 255 + 129 + 136,
     text: "an image reference such as registry.example.com/team/app:v1.2.3 (lower-case path, one tag, optional @sha256 digest)",
 };
 

@@ -502,7 +502,7 @@ describe("config validation", () => {
 
     it("reports every problem at once: cross-checks run on the parts that are valid", () => {
         const problems = problemsOf("dev", edited("dev", (c) => {
-            svc(c, "frontend").image = "UPPER/case";
+            svc(c, "frontend").image = "example/Case";
             c.quota = { pods: 3 };
         }));
         assert.deepEqual(problems.map((p) => p.split(":")[0]), ["services.frontend.image", "quota.pods"]);
@@ -528,6 +528,18 @@ describe("config validation", () => {
     it("knows every top-level key Pulumi.yaml declares, and no other", () => {
         const declared = Object.keys((parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Raw }).config);
         assert.deepEqual([...declared].sort(), [...SETTING_KEYS, ...SECRET_KEYS].sort());
+    });
+
+    it("reads image references as the container runtimes do (cases the API-server oracle's image check found)", () => {
+        const accepts = (image: string) => problemsOf("dev", edited("dev", (c) => { svc(c, "frontend").image = image; })).length === 0;
+        // An upper-case or bracketed first component is a registry host; sha384/sha512 digests are valid.
+        for (const ok of ["UPPER/app:v1", "Registry.Example.COM:443/team/app", "[::1]:5000/app:v1", `app@sha512:${"b".repeat(128)}`, `app:v1@sha384:${"c".repeat(96)}`, `r.io/${"a".repeat(250)}:${"t".repeat(128)}`]) {
+            assert.ok(accepts(ok), ok);
+        }
+        // A bare 64-hex name reads as an image ID; digests are lower-case hex of their algorithm's length; names are at most 255.
+        for (const bad of ["a".repeat(64), `app@sha256:${"A".repeat(64)}`, `app@sha256:${"a".repeat(63)}`, `app@md5:${"d".repeat(32)}`, `r.io/${"a".repeat(251)}`, "example/Case"]) {
+            assert.ok(!accepts(bad), bad);
+        }
     });
 
     it("parses image tags and quantities", () => {

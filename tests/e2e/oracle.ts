@@ -1,0 +1,190 @@
+// The Kubernetes API server as the oracle of config validation: stack configs generated from the
+// config's shape (fast-check, seeded), mixing valid values with the kinds of mistake people make,
+// go through validation; every config it accepts is rendered and sent to the local cluster's API
+// server as a server-side dry-run, which must accept every object. A config validation accepts and
+// the API server refuses is a counterexample (fast-check shrinks it to the smallest one).
+//
+//   npm run oracle -- [--runs 500] [--seed 42]      more cases than CI runs (needs the local cluster)
+
+import "./env";
+import * as assert from "assert/strict";
+import { spawnSync } from "child_process";
+import fc from "fast-check";
+import * as path from "path";
+import { renderConfig } from "../../scripts/render";
+import { ROOT, stackConfig } from "../../scripts/lib/mockRun";
+import { resolveConfig } from "../../stacks/config";
+import { SECRET_KEYS } from "../../stacks/secrets";
+
+type Raw = Record<string, unknown>;
+type K8sObject = { kind: string; metadata: { name: string; namespace?: string } };
+
+/** Seed and case count of the CI run; the script takes others. */
+export const CI_SEED = 20261124;
+export const CI_RUNS = 40;
+
+/** Mostly a valid value, sometimes a mistake: most configs carry none or one, so both sides are exercised. */
+function mostly<A, B>(valid: fc.Arbitrary<A>, mistake: fc.Arbitrary<B>): fc.Arbitrary<A | B> {
+    return fc.oneof({ arbitrary: valid as fc.Arbitrary<A | B>, weight: 12 }, { arbitrary: mistake, weight: 1 });
+}
+const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 2 });
+
+// Valid values and the mistakes people make, per field.
+const name = mostly(
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,12}[a-z0-9]$/),
+    fc.constantFrom("1api", "Api", "api_v2", "api.v2", "-api", "api-", "a".repeat(51), "default-deny-all", "postgres-headless", "allow-dns-egress"),
+);
+const image = mostly(
+    fc.constantFrom("example/api:1.0.0", "registry.example.com/team/app:v2.3.4", "localhost:5000/app:v1", `app@sha256:${"ab".repeat(32)}`, "app"),
+    fc.constantFrom("UPPER/app:v1", "app:v1:v2", "Registry.IO/team/app", "app:", "example/app:-x", "a//b:1", " app:v1"),
+);
+const cpuRequest = mostly(fc.oneof(fc.constantFrom("50m", "100m", "0.1", "250m"), fc.constant(0)), fc.constantFrom("abc", "-1", "1.5.0", "10 m", "1e400"));
+const cpuLimit = mostly(fc.oneof(fc.constantFrom("500m", "1", "1.5"), fc.integer({ min: 1, max: 2 })), fc.constantFrom("1 cpu", "0x10"));
+const memRequest = mostly(fc.constantFrom("64Mi", "128Mi", "100M", "0.1Gi"), fc.constantFrom("12 Mi", "lots", "1mb"));
+const memLimit = mostly(fc.constantFrom("512Mi", "1Gi", "600M"), fc.constantFrom("1GB", "-1Gi"));
+const urlPath = mostly(fc.constantFrom("/", "/api", "/api/v1", "/a.b_c~d-e", "/v2/"), fc.constantFrom("/api//v1", "/api/../admin", "api", "/a b", "/./x", "/x/.", "/é"));
+const envKey = mostly(fc.constantFrom("API_URL", "a.b", "x-y", "LOG_LEVEL", "_x"), fc.constantFrom("MY VAR", "x=y", "ü", "a/b"));
+const labelKey = mostly(fc.constantFrom("app", "app.kubernetes.io/name", "k8s-app", "example.com/tier"), fc.constantFrom("k8s app", "-x", "A_B.example/c", "x/y/z", "/x"));
+const labelValue = mostly(fc.constantFrom("", "nginx", "a.b_c-d", "Prometheus"), fc.constantFrom("x".repeat(64), "a b", "-a", "a/b"));
+
+const service = fc.record({
+    image,
+    port: mostly(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(0, 70000, 80.5)),
+    replicas: mostly(fc.integer({ min: 0, max: 3 }), fc.constantFrom(-1, 1e20, 2147483648)),
+    ingressPath: optional(urlPath),
+    healthPath: optional(urlPath),
+    uses: fc.subarray(["postgres", "redis"]),
+    env: optional(fc.dictionary(envKey, fc.string({ maxLength: 8 }), { maxKeys: 2 })),
+    writablePaths: optional(fc.array(mostly(fc.constantFrom("/tmp", "/var/cache/app", "/data"), fc.constantFrom("tmp", "/tmp/../etc")), { minLength: 1, maxLength: 2 })),
+    resources: optional(fc.record({
+        requests: fc.record({ cpu: cpuRequest, memory: memRequest }, { requiredKeys: [] }),
+        limits: fc.record({ cpu: cpuLimit, memory: memLimit }, { requiredKeys: [] }),
+    }, { requiredKeys: [] })),
+}, { requiredKeys: ["image", "uses"] });
+
+/** A dev-based stack config with some fields replaced by generated values. */
+export const stackConfigs = fc.record({
+    appName: optional(name),
+    namespace: optional(mostly(name, fc.constantFrom("kube-system", "monitoring", "default", "ingress-nginx"))),
+    services: optional(fc.dictionary(name, service, { minKeys: 1, maxKeys: 3 })),
+    host: optional(mostly(fc.constantFrom("app.example.com", "x.io", "a-b.example.org"), fc.constantFrom("10.0.0.1", "App.example.com", "a..b", "*.example.com", "::1"))),
+    storageSize: optional(mostly(fc.constantFrom("10Gi", "1.5Gi", "500Mi", "1e3"), fc.constantFrom("0", "-1Gi", "1 Gi", "0Gi"))),
+    storageClass: optional(mostly(fc.constantFrom("", "standard", "fast.ssd", "gp3"), fc.constantFrom("Fast_SSD", "-x", "a..b"))),
+    podLabels: optional(fc.dictionary(labelKey, labelValue, { minKeys: 1, maxKeys: 2 })),
+    defaultRequestCpu: optional(cpuRequest),
+}, { requiredKeys: [] }).map((g) => {
+    const c = JSON.parse(JSON.stringify(stackConfig("dev"))) as Raw;
+    const set = <T>(value: T | undefined, apply: (v: T) => void) => value !== undefined && apply(value);
+    set(g.appName, (v) => { c.appName = v; });
+    set(g.namespace, (v) => { c.namespace = v; });
+    set(g.services, (v) => {
+        c.services = v;
+        // The ingress needs a routed service; keep one so most configs stay valid.
+        const first = Object.values(v)[0] as Raw;
+        first.ingressPath ??= "/";
+    });
+    set(g.host, (v) => { c.ingress = { ...(c.ingress as Raw), host: v }; });
+    set(g.storageSize, (v) => { c.postgres = { ...(c.postgres as Raw), storageSize: v }; });
+    set(g.storageClass, (v) => { c.redis = { ...(c.redis as Raw), storageClass: v }; });
+    set(g.podLabels, (v) => { c.network = { prometheusPodLabels: v }; });
+    set(g.defaultRequestCpu, (v) => { c.quota = { defaultRequest: { cpu: v } }; });
+    return c;
+});
+
+/**
+ * Image references built from the grammar's parts, valid and not: registries (with ports, IPv6,
+ * upper case), path components with separators, tags, digests of each algorithm and length, and noise.
+ */
+export const imageReferences: fc.Arbitrary<string> = fc.oneof(
+    fc.tuple(
+        fc.constantFrom("", "localhost/", "localhost:5000/", "registry.example.com/", "Registry.Example.COM:443/", "UPPER/", "[::1]:5000/", "[fe80::1]/", "reg_istry.com/", "-reg.com/", "reg:port/", "10.0.0.1:5000/"),
+        fc.array(fc.oneof(fc.stringMatching(/^[a-z0-9]{1,6}$/), fc.constantFrom("a.b", "a_b", "a__b", "a___b", "a--b", "a-", "_a", "A", "a..b", "a.-b", "")), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom("", ":v1", ":V1.2_3-rc", ":-x", ":.x", ":a:b", `:${"t".repeat(128)}`, `:${"t".repeat(129)}`, ":"),
+        fc.constantFrom("", `@sha256:${"a".repeat(64)}`, `@sha256:${"A".repeat(64)}`, `@sha256:${"a".repeat(63)}`, `@sha512:${"b".repeat(128)}`, `@sha384:${"c".repeat(96)}`, `@md5:${"d".repeat(32)}`, "@"),
+    ).map(([registry, path, tag, digest]) => `${registry}${path.join("/")}${tag}${digest}`),
+    fc.constantFrom("a".repeat(64), "b".repeat(64) + ":v1", `${"a".repeat(250)}/bcdef`, `${"a".repeat(250)}/bcdefg`, `r.io/${"a".repeat(250)}:v1`),
+    fc.string({ maxLength: 20 }),
+);
+
+/** The container runtimes' answer for each reference (tests/support/imageref, built by `go run`). */
+export function runtimeAcceptsImages(refs: readonly string[]): boolean[] {
+    const r = spawnSync("go", ["run", "."], { cwd: path.join(ROOT, "tests", "support", "imageref"), input: JSON.stringify(refs), encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as boolean[];
+}
+
+function kubectl(args: string[], input?: string) {
+    return spawnSync("kubectl", args, { input, encoding: "utf8" });
+}
+
+/** Installs the CRDs the app's custom resources need (the project's stand-ins), once. */
+export function prepareCluster(): void {
+    const r = kubectl(["apply", "--server-side", "-f", path.join(ROOT, "tests", "fixtures", "crds")]);
+    assert.equal(r.status, 0, r.stderr);
+}
+
+/** Namespaces this run created (never ones that existed before it), deleted by cleanUp. */
+const namespacesMade = new Set<string>();
+
+/** The API server's answer to a server-side dry-run of every object; the namespaces they need are created for real. */
+export function dryRun(objects: readonly K8sObject[]): { ok: boolean; output: string } {
+    const needed = new Set(objects.flatMap((o) => (o.kind === "Namespace" ? [o.metadata.name] : o.metadata.namespace ? [o.metadata.namespace] : [])));
+    for (const ns of needed) {
+        if (kubectl(["get", "namespace", ns]).status !== 0) {
+            kubectl(["create", "namespace", ns]);
+            namespacesMade.add(ns);
+        }
+    }
+    const rest = objects.filter((o) => o.kind !== "Namespace");
+    const r = kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=oracle", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rest }));
+    return { ok: r.status === 0, output: r.stdout + r.stderr };
+}
+
+/** Deletes the namespaces the dry-runs needed and waits, so later suites find none terminating. */
+export function cleanUp(): void {
+    if (namespacesMade.size > 0) {
+        kubectl(["delete", "namespace", ...namespacesMade, "--wait=true", "--timeout=180s"]);
+    }
+    namespacesMade.clear();
+}
+
+/** One case: true when validation refuses the config or the API server accepts all of it. */
+export async function agrees(config: Raw, tally: { refused: number; accepted: number }): Promise<void> {
+    try {
+        resolveConfig("dev", config, { set: SECRET_KEYS, plaintext: [] });
+    } catch {
+        tally.refused++;
+        return;
+    }
+    tally.accepted++;
+    const { objects } = await renderConfig("dev", config);
+    const answer = dryRun(objects as unknown as K8sObject[]);
+    assert.ok(answer.ok, `validation accepted a config the API server refuses:\n${answer.output}\nconfig: ${JSON.stringify(config)}`);
+}
+
+/** Runs `runs` generated cases from `seed`; throws fast-check's report on a counterexample. */
+export async function runOracle(seed: number, runs: number): Promise<{ refused: number; accepted: number }> {
+    const tally = { refused: 0, accepted: 0 };
+    prepareCluster();
+    try {
+        await fc.assert(fc.asyncProperty(stackConfigs, (c) => agrees(c, tally)), { seed, numRuns: runs, endOnFailure: false });
+    } finally {
+        cleanUp();
+    }
+    return tally;
+}
+
+if (require.main === module) {
+    const arg = (name: string, def: number) => {
+        const i = process.argv.indexOf(name);
+        return i >= 0 ? Number(process.argv[i + 1]) : def;
+    };
+    const seed = arg("--seed", CI_SEED);
+    const runs = arg("--runs", 500);
+    runOracle(seed, runs).then((t) => {
+        console.log(`oracle: ${runs} configs from seed ${seed}: ${t.refused} refused by validation, ${t.accepted} accepted and all accepted by the API server`);
+    }, (e) => {
+        console.error(e instanceof Error ? e.message : e);
+        process.exitCode = 1;
+    });
+}
