@@ -7,7 +7,8 @@
 // Values go to `pulumi config set --secret` on standard input, never on a command line, and are
 // never printed. Works without a cluster: it only touches the stack's config.
 
-import { CONFIG_NAMESPACE, resolveConfig, splitConfig } from "../stacks/config";
+import { resolveConfig } from "../stacks/config";
+import { CONFIG_NAMESPACE, splitConfig } from "../stacks/sections/entries";
 import { SECRET_KEYS, SecretDef, customSecretKeys, generateSecret, planInit, planRotate, secretStatus } from "../stacks/secrets";
 import { PlatformConfig } from "../stacks/types";
 import { pulumi, runCommand } from "./lib/cli";

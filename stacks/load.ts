@@ -2,7 +2,9 @@
 // and the secret Outputs from here.
 
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, ConfigValidationError, PreviousDeployment, identityChangeProblems, resolveConfig, splitConfig } from "./config";
+import { ConfigValidationError, resolveConfig } from "./config";
+import { CONFIG_NAMESPACE, splitConfig } from "./sections/entries";
+import { PreviousDeployment, identityChangeProblems } from "./sections/identity";
 import { PlatformConfig } from "./types";
 
 export interface LoadedStack {

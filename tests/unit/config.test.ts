@@ -2,7 +2,10 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, SETTING_KEYS, SecretKeyState, identityChangeProblems, imageTag, resolveConfig, splitConfig } from "../../stacks/config";
+import { ConfigValidationError, SETTING_KEYS, resolveConfig } from "../../stacks/config";
+import { SecretKeyState, splitConfig } from "../../stacks/sections/entries";
+import { identityChangeProblems } from "../../stacks/sections/identity";
+import { imageTag } from "../../stacks/sections/images";
 import { parse as configValue } from "../../stacks/load";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { parseQuantity } from "../../stacks/reader";

@@ -1,0 +1,210 @@
+// Checks that need the whole config; each runs on whatever parts are valid, so every problem is reported at once.
+
+import { ConfigErrors, parseQuantity } from "../reader";
+import { secretDefs } from "../secrets";
+import { DATA_SERVICES, EXPORTER_RESOURCES, PlatformConfig, QuotaSpec, ResourceSpec } from "../types";
+
+/** Cross-checks that need the whole config: references between services and data services. */
+export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const names = new Set(cfg.services.map((s) => s.name));
+    for (const s of cfg.services) {
+        for (const target of s.uses) {
+            const key = `services.${s.name}.uses`;
+            if (target === s.name) {
+                errors.add(key, target, "a service cannot use itself");
+            } else if ((DATA_SERVICES as readonly string[]).includes(target)) {
+                const dataService = target === "postgres" ? cfg.postgres : cfg.redis;
+                if (!dataService.enabled) {
+                    errors.add(key, target, `needs ${target}.enabled: true`);
+                }
+            } else if (!names.has(target)) {
+                errors.add(key, target, `must name a data service (${DATA_SERVICES.join(", ")}) or another service (${[...names].join(", ")})`);
+            }
+        }
+        if ((DATA_SERVICES as readonly string[]).includes(s.name)) {
+            errors.add(`services.${s.name}`, s.name, "'postgres' and 'redis' are reserved for the data services");
+        }
+    }
+    for (const s of cfg.services) {
+        Object.values(s.secretEnv).forEach((key, i) => {
+            const def = secretDefs(cfg.secrets).find((d) => d.key === key);
+            if (def && !def.neededBy(cfg)) {
+                errors.add(`services.${s.name}.secretEnv[${i}].from`, key, `must be a secret this stack has; ${key} is the ${def.description}`);
+            }
+        });
+    }
+    const paths = new Map<string, string>();
+    for (const s of cfg.services) {
+        if (s.ingressPath === undefined) {
+            continue;
+        }
+        const other = paths.get(s.ingressPath);
+        if (other !== undefined) {
+            errors.add(`services.${s.name}.ingressPath`, s.ingressPath, `must be unique; '${other}' already routes it`);
+        }
+        paths.set(s.ingressPath, s.name);
+    }
+    // A ServiceMonitor or PrometheusRule whose CRD nothing installs fails halfway through `pulumi up`.
+    if (cfg.monitoring.enabled && !cfg.addons.kubePrometheusStack.enabled && !cfg.monitoring.crdsFromCluster) {
+        errors.add("monitoring.enabled", true, "needs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule): set addons.kubePrometheusStack.enabled: true, or monitoring.crdsFromCluster: true where the cluster already has them, or monitoring.enabled: false");
+    }
+    if (cfg.ingress.enabled && paths.size === 0) {
+        errors.add("ingress.enabled", true, "needs at least one service with an ingressPath, or ingress.enabled: false");
+    }
+    if (cfg.services.length === 0) {
+        errors.missing("services", "at least one service (a map of service name to its settings)");
+    }
+    checkGeneratedNames(cfg, errors);
+    checkNamespace(cfg, errors);
+    for (const kind of ["cpu", "memory"] as const) {
+        const request = parseQuantity(cfg.quota.defaultRequest[kind]);
+        const limit = parseQuantity(cfg.quota.defaultLimit[kind]);
+        if (request !== undefined && limit !== undefined && request > limit) {
+            errors.add(`quota.defaultRequest.${kind}`, cfg.quota.defaultRequest[kind], `must not exceed quota.defaultLimit.${kind} (${cfg.quota.defaultLimit[kind]}): the API server refuses such a LimitRange`);
+        }
+    }
+}
+
+/**
+ * Objects the program names after services must not collide with each other or with the fixed
+ * names of the objects it adds (e.g. a service called `default-deny-all` would overwrite the
+ * namespace's default-deny NetworkPolicy). Names per kind, as the components create them.
+ */
+export function generatedNames(cfg: PlatformConfig): Map<string, { name: string; owner: string }[]> {
+    const byKind = new Map<string, { name: string; owner: string }[]>();
+    const add = (kind: string, name: string, owner: string) => byKind.set(kind, [...(byKind.get(kind) ?? []), { name, owner }]);
+    const program = "the program";
+    add("NetworkPolicy", "default-deny-all", program);
+    add("NetworkPolicy", "allow-dns-egress", program);
+    for (const s of cfg.services) {
+        add("Deployment", s.name, s.name);
+        add("Service", s.name, s.name);
+        add("NetworkPolicy", s.name, s.name);
+        add("ConfigMap", `${s.name}-config`, s.name);
+        add("Secret", `${s.name}-secrets`, s.name);
+        if (cfg.ingress.enabled && s.ingressPath !== undefined) {
+            add("NetworkPolicy", `${s.name}-from-ingress`, s.name);
+        }
+    }
+    for (const [enabled, name, extra] of [[cfg.postgres.enabled, "postgres", ["postgres-headless"]], [cfg.redis.enabled, "redis", []]] as const) {
+        if (enabled) {
+            add("Service", name, program);
+            extra.forEach((n) => add("Service", n, program));
+            add("NetworkPolicy", name, program);
+            add("ConfigMap", `${name}-config`, program);
+            add("Secret", `${name}-credentials`, program);
+        }
+    }
+    if (cfg.ingress.enabled) {
+        add("NetworkPolicy", "acme-http01-solver", program);
+        add("ConfigMap", `${cfg.appName}-security-headers`, program);
+        add("Secret", cfg.ingress.tlsSecretName, "ingress.tlsSecretName");
+    }
+    return byKind;
+}
+
+function checkGeneratedNames(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const program = "the program";
+    // Data-service names are refused on their own; each service is blamed once, for its first collision.
+    const reported = new Set<string>(DATA_SERVICES);
+    for (const [kind, entries] of generatedNames(cfg)) {
+        const owners = new Map<string, string[]>();
+        entries.forEach(({ name, owner }) => owners.set(name, [...(owners.get(name) ?? []), owner]));
+        for (const [name, list] of owners) {
+            if (list.length < 2) {
+                continue;
+            }
+            // Blame the configured side: a service (or the TLS Secret name), never the program's own object.
+            const blamed = list.includes(program) ? list.filter((o) => o !== program) : list.slice(1);
+            const other = list.includes(program) ? "the program uses for its own object" : `service '${list[0]}' already produces`;
+            for (const owner of blamed.filter((o) => !reported.has(o))) {
+                reported.add(owner);
+                const key = owner === "ingress.tlsSecretName" ? owner : `services.${owner}`;
+                errors.add(key, owner === "ingress.tlsSecretName" ? name : owner, `must not produce the ${kind} name '${name}', which ${other}`);
+            }
+        }
+    }
+}
+
+/** Namespaces of the cluster and its add-ons: an app there would share their quota, policies and Pod Security level. */
+function checkNamespace(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const a = cfg.addons;
+    const taken: [string, string][] = [
+        ["default", "the cluster's default namespace"], ["kube-system", "the cluster's system namespace"],
+        ["kube-public", "a cluster namespace"], ["kube-node-lease", "a cluster namespace"],
+        [cfg.network.ingressControllerNamespace, "the ingress controller's namespace"],
+        [cfg.network.monitoringNamespace, "Prometheus's namespace"],
+        [cfg.network.dnsNamespace, "cluster DNS's namespace"],
+        ...([a.ingressNginx, a.certManager, a.metricsServer, a.kubePrometheusStack] as const)
+            .filter((x) => x.enabled).map((x): [string, string] => [x.namespace, `the ${x.releaseName} add-on's namespace`]),
+    ];
+    // The first description of a namespace is the most telling one.
+    const owner = taken.find(([ns]) => ns === cfg.namespace)?.[1];
+    if (owner !== undefined) {
+        errors.add("namespace", cfg.namespace, `must be the app's own namespace, not ${owner}`);
+    }
+}
+
+/** One workload's worst case: pods at full scale (plus one surge pod) and each pod's containers. */
+interface Footprint {
+    readonly name: string;
+    readonly pods: number;
+    readonly containers: readonly ResourceSpec[];
+}
+
+function footprints(cfg: PlatformConfig): Footprint[] {
+    const exporter = cfg.monitoring.enabled ? [EXPORTER_RESOURCES] : [];
+    const out: Footprint[] = cfg.services.map((s) => ({
+        name: s.name,
+        // A rolling update runs one extra pod (maxSurge 1) at full scale.
+        pods: (s.autoscaling?.maxReplicas ?? s.replicas) + 1,
+        containers: [s.resources],
+    }));
+    if (cfg.postgres.enabled) {
+        out.push({ name: "postgres", pods: 1, containers: [cfg.postgres.resources, ...exporter] });
+    }
+    if (cfg.redis.enabled) {
+        out.push({ name: "redis", pods: 1, containers: [cfg.redis.resources, ...exporter] });
+    }
+    return out;
+}
+
+/**
+ * The namespace quota must hold every workload at full scale, or autoscaling and rollouts stall on
+ * "exceeded quota" when they are needed most.
+ */
+export function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const fp = footprints(cfg);
+    const sum = (pick: (r: ResourceSpec) => string) =>
+        fp.reduce((total, w) => total + w.pods * w.containers.reduce((t, c) => t + (parseQuantity(pick(c)) ?? 0), 0), 0);
+    const checks: [keyof QuotaSpec, (r: ResourceSpec) => string, string][] = [
+        ["requestsCpu", (r) => r.requests.cpu, "CPU requests"],
+        ["requestsMemory", (r) => r.requests.memory, "memory requests"],
+        ["limitsCpu", (r) => r.limits.cpu, "CPU limits"],
+        ["limitsMemory", (r) => r.limits.memory, "memory limits"],
+    ];
+    const isMemory = (k: string) => k.endsWith("Memory");
+    const show = (n: number, memory: boolean) => memory ? `${Math.ceil(n / 2 ** 20)}Mi` : `${Math.round(n * 1000)}m`;
+    for (const [key, pick, what] of checks) {
+        const need = sum(pick);
+        const have = parseQuantity(cfg.quota[key] as string);
+        // An invalid quota value is reported where it is read.
+        if (have !== undefined && need > have) {
+            errors.add(`quota.${key}`, cfg.quota[key], `must hold the workloads' ${what} at full scale plus one rollout surge pod each ` +
+                `(${show(need, isMemory(key))}: ${fp.map((w) => `${w.name} ${w.pods} pods`).join(", ")}); raise it or lower replicas/maxReplicas`);
+        }
+    }
+    const pods = fp.reduce((t, w) => t + w.pods, 0);
+    if (pods > cfg.quota.pods) {
+        errors.add("quota.pods", cfg.quota.pods, `must hold ${pods} pods (every workload at full scale plus one rollout surge pod each)`);
+    }
+    const claims = [cfg.postgres.enabled ? cfg.postgres.storageSize : "", cfg.redis.enabled ? cfg.redis.storageSize : ""].filter(Boolean);
+    if (claims.length > cfg.quota.persistentVolumeClaims) {
+        errors.add("quota.persistentVolumeClaims", cfg.quota.persistentVolumeClaims, `must hold the stack's ${claims.length} volume claims (PostgreSQL and Redis data)`);
+    }
+    const storage = claims.reduce((t, c) => t + (parseQuantity(c) ?? 0), 0);
+    const storageQuota = parseQuantity(cfg.quota.requestsStorage);
+    if (storageQuota !== undefined && storage > storageQuota) {
+        errors.add("quota.requestsStorage", cfg.quota.requestsStorage, `must hold the stack's volume claims (${Math.ceil(storage / 2 ** 30)}Gi: ${claims.join(" + ")})`);
+    }
+}

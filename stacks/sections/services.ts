@@ -1,0 +1,150 @@
+// The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env.
+
+import { CONFIG_MAP_KEY, DNS1035_LABEL, follows } from "../k8sRules";
+import { ObjectReader, parseQuantity } from "../reader";
+import { Environment, ProbeSpec, ResourceSpec, ServiceSpec } from "../types";
+import { PROFILES } from "../environments";
+import { readImage } from "./images";
+
+/** A service's plain env becomes ConfigMap keys; values are any text. */
+export const ENV_MAP_RULES = { keys: { ok: (k: string) => follows(CONFIG_MAP_KEY, k), text: CONFIG_MAP_KEY.text } };
+
+export function readResources(r: ObjectReader, def: ResourceSpec): ResourceSpec {
+    const req = r.object("requests");
+    const lim = r.object("limits");
+    const out = {
+        requests: { cpu: req.quantity("cpu", def.requests.cpu), memory: req.quantity("memory", def.requests.memory) },
+        limits: { cpu: lim.quantity("cpu", def.limits.cpu), memory: lim.quantity("memory", def.limits.memory) },
+    };
+    req.done();
+    lim.done();
+    r.done();
+    for (const kind of ["cpu", "memory"] as const) {
+        const request = parseQuantity(out.requests[kind]) ?? 0;
+        const limit = parseQuantity(out.limits[kind]) ?? 0;
+        if (request > limit) {
+            r.errors.add(`${r.key("requests")}.${kind}`, out.requests[kind], `must not exceed limits.${kind} (${out.limits[kind]})`);
+            // Cross-checks (the quota) go on with the limit, so the one mistake is not reported twice.
+            out.requests[kind] = out.limits[kind];
+        }
+    }
+    return out;
+}
+
+/** An HTTP path for probes and metrics: starts with '/', no spaces or control characters. */
+const HTTP_PATH = { re: /^\/[^\s\u0000-\u001f\u007f]*$/, maxLength: 1024, text: "an HTTP path starting with '/'" };
+
+function readProbe(r: ObjectReader, def: ProbeSpec): ProbeSpec {
+    // The default comes from healthPath, which is checked where it is set.
+    const path = r.string("path", { default: def.path, pattern: HTTP_PATH });
+    const probe = {
+        path,
+        initialDelaySeconds: r.int("initialDelaySeconds", { default: def.initialDelaySeconds, min: 0 }),
+        periodSeconds: r.int("periodSeconds", { default: def.periodSeconds, min: 1 }),
+        timeoutSeconds: r.int("timeoutSeconds", { default: def.timeoutSeconds, min: 1 }),
+        failureThreshold: r.int("failureThreshold", { default: def.failureThreshold, min: 1 }),
+    };
+    r.done();
+    return probe;
+}
+
+const SERVICE_DEFAULT_RESOURCES: ResourceSpec = {
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { cpu: "500m", memory: "512Mi" },
+};
+
+export function readService(name: string, r: ObjectReader, env: Environment, secretNames: ReadonlySet<string>): ServiceSpec {
+    const problemsBefore = r.errors.problems.length;
+    // Services need DNS-1035 names; 50 leaves room for the suffixes of the objects named after them.
+    if (!DNS1035_LABEL.re.test(name) || name.length > 50) {
+        r.errors.add(r.path, name, "service names must be DNS-1035 labels (a lower-case letter, then lower-case letters, digits and '-') of at most 50 characters: they name Services, Deployments and ConfigMaps");
+    }
+    const image = readImage(r, "image", "", PROFILES[env].requirePinnedImages, true);
+    const port = r.int("port", { default: 8080, min: 1, max: 65535 });
+    const probes = r.object("probes");
+    const healthPath = r.string("healthPath", { default: "/health", pattern: HTTP_PATH });
+    const probeDefault: ProbeSpec = { path: healthPath, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
+    const spec = {
+        name,
+        image,
+        port,
+        servicePort: r.int("servicePort", { default: port, min: 1, max: 65535 }),
+        replicas: r.int("replicas", { default: 1, min: 0 }),
+        autoscaling: r.optional("autoscaling", readAutoscaling),
+        resources: readResources(r.object("resources"), SERVICE_DEFAULT_RESOURCES),
+        probes: {
+            liveness: readProbe(probes.object("liveness"), probeDefault),
+            readiness: readProbe(probes.object("readiness"), { ...probeDefault, periodSeconds: 5 }),
+            // Startup allows 5 minutes (30 x 10s) before liveness takes over, for slow migrations.
+            startup: readProbe(probes.object("startup"), { ...probeDefault, failureThreshold: 30 }),
+        },
+        ingressPath: r.string("ingressPath") || undefined,
+        uses: r.stringList("uses"),
+        egressHttps: r.bool("egressHttps", false),
+        env: r.stringMap("env", {}, ENV_MAP_RULES),
+        secretEnv: readSecretEnv(r, secretNames),
+        writablePaths: r.stringList("writablePaths", ["/tmp"]),
+        runAsUser: r.int("runAsUser", { default: 10001, min: 1 }),
+        pdbMinAvailable: r.has("pdbMinAvailable") ? r.int("pdbMinAvailable", { default: 1, min: 1 }) : r.skip("pdbMinAvailable"),
+        metricsPath: r.string("metricsPath", { pattern: HTTP_PATH }) || undefined,
+        command: r.stringList("command"),
+        args: r.stringList("args"),
+    };
+    probes.done();
+    r.done();
+
+    // ingress-nginx refuses paths that are not normalised ('//', '.' or '..' segments) at admission.
+    if (spec.ingressPath !== undefined && (!/^\/[A-Za-z0-9/._~-]*$/.test(spec.ingressPath) || /\/\/|\/\.\.?(\/|$)/.test(spec.ingressPath))) {
+        r.errors.add(r.key("ingressPath"), spec.ingressPath, "must be a normalised URL path prefix starting with '/' (letters, digits, '/', '.', '_', '~', '-'; no '//', '.' or '..' segments)");
+    }
+    for (const p of spec.writablePaths) {
+        if (!p.startsWith("/")) {
+            r.errors.add(r.key("writablePaths"), p, "must be absolute paths");
+        }
+    }
+    // Cross-field checks only on the fields they read, when those were valid, so one mistake is reported once.
+    const minReplicas = spec.autoscaling?.minReplicas ?? spec.replicas;
+    const replicaKeys = ["replicas", "autoscaling", "pdbMinAvailable"].map((k) => r.key(k));
+    const replicasValid = !r.errors.problems.slice(problemsBefore).some((p) => replicaKeys.some((k) => p.startsWith(k)));
+    if (replicasValid && spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
+        r.errors.add(r.key("pdbMinAvailable"), spec.pdbMinAvailable,
+            `must be less than the minimum replica count (${minReplicas}), or no pod could ever be evicted and node drains would hang`);
+    }
+    return spec;
+}
+
+const ENV_NAME = { re: /^[A-Za-z_][A-Za-z0-9_]*$/, maxLength: 128, text: "an environment variable name such as JWT_SECRET_KEY" };
+
+/**
+ * `secretEnv: [{name: VARIABLE, from: <secret key>}]`, as a map of variable -> secret key. A list of
+ * name/from pairs rather than a map keeps lines such as `JWT_SECRET_KEY: jwtSecret` out of the stack
+ * files, where they read like plain-text secrets to people and scanners.
+ */
+function readSecretEnv(r: ObjectReader, secretNames: ReadonlySet<string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of r.objectList("secretEnv")) {
+        const name = e.string("name", { required: "an environment variable name", pattern: ENV_NAME });
+        const from = e.string("from", { required: `the app secret to read: ${[...secretNames].join(", ")}`, oneOf: [...secretNames] });
+        e.done();
+        if (name in out) {
+            e.errors.add(e.key("name"), name, "must be unique in secretEnv");
+        }
+        out[name] = from;
+    }
+    return out;
+}
+
+function readAutoscaling(r: ObjectReader): ServiceSpec["autoscaling"] {
+    const spec = {
+        minReplicas: r.int("minReplicas", { default: 1, min: 1 }),
+        maxReplicas: r.int("maxReplicas", { default: 3, min: 1 }),
+        cpuUtilization: r.int("cpuUtilization", { default: 70, min: 1, max: 100 }),
+        memoryUtilization: r.int("memoryUtilization", { default: 80, min: 0, max: 100 }),
+        scaleDownStabilizationSeconds: r.int("scaleDownStabilizationSeconds", { default: 300, min: 0, max: 3600 }),
+    };
+    r.done();
+    if (spec.minReplicas > spec.maxReplicas) {
+        r.errors.add(r.key("minReplicas"), spec.minReplicas, `must not exceed maxReplicas (${spec.maxReplicas})`);
+    }
+    return spec;
+}
