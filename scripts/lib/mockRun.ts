@@ -47,26 +47,9 @@ function toConfigString(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** Clears the project's own modules from the require cache, so the program runs afresh. */
-function forgetProjectModules(): void {
-    for (const id of Object.keys(require.cache)) {
-        const own = id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`);
-        if (own && !id.includes(`${path.sep}tests${path.sep}`) && !id.includes(`${path.sep}scripts${path.sep}`)) {
-            delete require.cache[id];
-        }
-    }
-}
-
-async function settle(resources: Recorded[]): Promise<void> {
-    // Registrations run on promise chains after construction; wait until none arrive for a while.
-    let stable = 0;
-    let last = -1;
-    while (stable < 5) {
-        await new Promise((r) => setTimeout(r, 10));
-        stable = resources.length === last ? stable + 1 : 0;
-        last = resources.length;
-    }
-}
+// The SDK's own wait for outstanding resource registrations (internal, but what `disconnect` uses).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 
 /** Resources recorded by the most recent run, also when it threw. */
 export const lastRun: { resources: Recorded[] } = { resources: [] };
@@ -104,7 +87,6 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
         all[`platform:${k}`] = v;
     }
     pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((k) => `platform:${k}`));
-    forgetProjectModules();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     let programExports: Record<string, any> = {};
     // Inside a root stack, as under the real engine, so a stack transformation can see each
@@ -114,12 +96,13 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
             options.set(`${t.type}::${t.name}`, { opts: t.opts, resource: t.resource });
             return undefined;
         });
+        // The program is a function of the config it loads when called: the module is loaded once.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require(path.join(ROOT, "index.ts"));
         programExports = await program();
         return undefined;
     });
-    await settle(resources);
+    await waitForRPCs();
     const all2 = (type: string) => resources.filter((r) => r.type === type);
     const find = (type: string, name: string) => resources.find((r) => r.type === type && r.name === name);
     return {

@@ -1,6 +1,7 @@
 // Test helpers over scripts/lib/mockRun.ts: fake secrets and committed-stack runs.
 
 import { Program, runProgram, stackConfig } from "../../scripts/lib/mockRun";
+import { Rendered, renderStack } from "../../scripts/render";
 
 export * from "../../scripts/lib/mockRun";
 
@@ -19,8 +20,27 @@ export const FAKE_SECRETS: Readonly<Record<string, string>> = {
     azureAdClientSecret: "azure-client-secret-test",
 };
 
-/** Runs a committed stack, with the fake secrets it requires. */
+const committedRuns = new Map<string, Promise<Program>>();
+
+/**
+ * Runs a committed stack, with the fake secrets it requires. The program is deterministic for the
+ * same config and secrets, so each pair is evaluated once per test process; tests only read the result.
+ */
 export function runCommittedStack(stack: string, secrets: Record<string, string> = FAKE_SECRETS): Promise<Program> {
-    return runProgram(stack, stackConfig(stack), secrets);
+    const key = JSON.stringify([stack, secrets]);
+    if (!committedRuns.has(key)) {
+        committedRuns.set(key, runProgram(stack, stackConfig(stack), secrets));
+    }
+    return committedRuns.get(key) as Promise<Program>;
 }
 
+
+const renders = new Map<string, Promise<Rendered>>();
+
+/** What `npm run render` writes for a committed stack, evaluated once per test process. */
+export function renderCommittedStack(stack: string): Promise<Rendered> {
+    if (!renders.has(stack)) {
+        renders.set(stack, renderStack(stack));
+    }
+    return renders.get(stack) as Promise<Rendered>;
+}

@@ -12,8 +12,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import * as analyzerrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { K8sObject, OBJECT_RULES, STACK_RULES } from "../../policy/rules";
-import { renderStack } from "../../scripts/render";
-import { ROOT } from "./harness";
+import { ROOT, renderCommittedStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Client = any;
@@ -69,7 +68,7 @@ describe("policy pack served by the CrossGuard runtime", function () {
     let prod: K8sObject[];
 
     before(async () => {
-        prod = (await renderStack("prod")).objects as K8sObject[];
+        prod = (await renderCommittedStack("prod")).objects as K8sObject[];
         pack = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "policy", "index.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
         const port = await new Promise<string>((resolve, reject) => {
             pack.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim()));

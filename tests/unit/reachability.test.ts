@@ -7,9 +7,8 @@
 import * as assert from "assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { renderStack } from "../../scripts/render";
 import { Endpoint, Namespace, NetworkPolicy, allowed } from "../support/networkPolicyEvaluator";
-import { ROOT } from "./harness";
+import { ROOT, renderCommittedStack } from "./harness";
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -78,13 +77,13 @@ function reachability(objects: readonly Obj[]): string[] {
 describe("reachability (independent NetworkPolicy evaluator vs the README)", () => {
     for (const stack of ["dev", "staging", "prod"]) {
         it(`${stack}: every allowed connection is in the README's list, and every listed one is allowed`, async () => {
-            const { objects } = await renderStack(stack);
+            const { objects } = await renderCommittedStack(stack);
             assert.deepEqual(reachability(objects as unknown as Obj[]), readmeReachability());
         });
     }
 
     it("would notice a policy that lets more through", async () => {
-        const { objects } = await renderStack("dev");
+        const { objects } = await renderCommittedStack("dev");
         // The frontend's policy opened to all egress: it could reach the cloud metadata endpoint.
         const loosened = (objects as unknown as Obj[]).map((o) => o.kind === "NetworkPolicy" && o.metadata.name === "frontend"
             ? { ...o, spec: { ...o.spec, egress: [{}] } } : o);
