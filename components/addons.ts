@@ -9,7 +9,8 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec, isLocalChart } from "../stacks/addons";
+import { isLocalChart } from "../stacks/addons";
+import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec } from "../stacks/types";
 import { BASE_SECURITY_HEADERS, INGRESS_HEADER_NAMES } from "../stacks/securityHeaders";
 
 type Values = Record<string, unknown>;

@@ -2,63 +2,8 @@
 // release name and namespace, its switch, and per-stack value overrides.
 
 import { ObjectReader, patterns } from "./reader";
-import { Environment } from "./types";
+import { AddonName, AddonSpec, AddonsConfig, Environment } from "./types";
 
-export type AddonName = "ingressNginx" | "certManager" | "metricsServer" | "kubePrometheusStack";
-export const ADDON_NAMES: readonly AddonName[] = ["ingressNginx", "certManager", "metricsServer", "kubePrometheusStack"];
-
-export interface ChartSource {
-    /**
-     * Chart name in `repository`, an `oci://` reference, or a local chart folder or `.tgz` archive
-     * (a path starting with `./`, `../` or `/`), for clusters that cannot reach public repositories.
-     */
-    readonly chart: string;
-    /** Chart repository URL (https:// or a mirror); empty for OCI references and local charts. */
-    readonly repository: string;
-    /** Pinned chart version (ignored for local charts, whose version is in Chart.yaml). */
-    readonly version: string;
-}
-
-export interface AddonSpec extends ChartSource {
-    readonly enabled: boolean;
-    readonly releaseName: string;
-    readonly namespace: string;
-    /** Helm `--timeout`, seconds. */
-    readonly timeoutSeconds: number;
-    /** Per-stack values, deep-merged over the program's defaults (arrays are replaced). */
-    readonly values: Readonly<Record<string, unknown>>;
-}
-
-export interface IngressNginxSpec extends AddonSpec {
-    readonly replicas: number;
-}
-
-export interface CertManagerSpec extends AddonSpec {
-    /** ACME account email for the Let's Encrypt ClusterIssuers. */
-    readonly acmeEmail: string;
-    /** Create the letsencrypt-prod and letsencrypt-staging ClusterIssuers. */
-    readonly clusterIssuers: boolean;
-}
-
-export interface MetricsServerSpec extends AddonSpec {
-    /** `--kubelet-insecure-tls`, for kind/minikube/kubeadm clusters whose kubelet certs lack IP SANs. Never in prod. */
-    readonly kubeletInsecureTls: boolean;
-}
-
-export interface KubePrometheusStackSpec extends AddonSpec {
-    readonly retention: string;
-    readonly storageSize: string;
-    readonly storageClass: string;
-    /** Route alerts to the webhook in the `alertWebhookUrl` secret instead of the chart's null receiver. */
-    readonly routeAlerts: boolean;
-}
-
-export interface AddonsConfig {
-    readonly ingressNginx: IngressNginxSpec;
-    readonly certManager: CertManagerSpec;
-    readonly metricsServer: MetricsServerSpec;
-    readonly kubePrometheusStack: KubePrometheusStackSpec;
-}
 
 interface AddonDefaults {
     readonly chart: string;

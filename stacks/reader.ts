@@ -261,11 +261,10 @@ export class ObjectReader {
     }
 
     /** Reports every key that no reader asked for. */
-    done(allowedHint?: string): void {
+    done(): void {
         for (const k of Object.keys(this.raw)) {
             if (!this.seen.has(k)) {
-                const allowed = allowedHint ?? [...this.seen].sort().join(", ");
-                this.errors.add(this.key(k), this.raw[k], `unknown key; known keys here: ${allowed}`);
+                this.errors.add(this.key(k), this.raw[k], `unknown key; known keys here: ${[...this.seen].sort().join(", ")}`);
             }
         }
     }

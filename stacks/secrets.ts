@@ -3,7 +3,7 @@
 
 import * as crypto from "crypto";
 import { ObjectReader } from "./reader";
-import { Environment, PlatformConfig } from "./types";
+import { CustomSecretKind, Environment, PlatformConfig, SecretSettings } from "./types";
 
 export type SecretKind =
     /** A random password-like string (URL-safe alphabet, so it can sit in a connection URL). */
@@ -86,23 +86,10 @@ export const SECRET_DEFS: readonly SecretDef[] = [
 /** The built-in secrets' keys. */
 export const SECRET_KEYS: readonly string[] = SECRET_DEFS.map((d) => d.key);
 
-/** Kinds a stack may declare its own secrets with. */
-export type CustomSecretKind = "password" | "external";
 const CUSTOM_KINDS: readonly CustomSecretKind[] = ["password", "external"];
 /** Length of generated custom passwords. */
 export const CUSTOM_PASSWORD_LENGTH = 32;
 
-export interface SecretSettings {
-    /** Every needed generated secret must be in encrypted config; no in-program random fallback. */
-    readonly requireConfigured: boolean;
-    /** Azure AD single sign-on is on: its client id and secret must be configured. */
-    readonly azureAdSso: boolean;
-    /**
-     * The stack's own secrets (e.g. a payment provider's API key), key -> kind: stored like the
-     * built-in ones under `platform:<key>`, always encrypted, and read by services through `secretEnv`.
-     */
-    readonly custom: Readonly<Record<string, CustomSecretKind>>;
-}
 
 const CUSTOM_KEY = /^[a-z][a-zA-Z0-9]{0,62}$/;
 

@@ -6,7 +6,6 @@ export const ENVIRONMENTS: readonly Environment[] = ["dev", "staging", "prod"];
 
 /** Names a service may list in `uses` besides other services. */
 export const DATA_SERVICES = ["postgres", "redis"] as const;
-export type DataService = (typeof DATA_SERVICES)[number];
 
 export interface ResourceSpec {
     readonly requests: { readonly cpu: string; readonly memory: string };
@@ -209,8 +208,81 @@ export interface PlatformConfig {
     readonly monitoring: MonitoringSpec;
     readonly network: NetworkSpec;
     readonly quota: QuotaSpec;
-    readonly secrets: import("./secrets").SecretSettings;
-    readonly addons: import("./addons").AddonsConfig;
+    readonly secrets: SecretSettings;
+    readonly addons: AddonsConfig;
     /** Plain settings shared by every service (e.g. CORS origins), merged under each service's env. */
     readonly appEnv: Readonly<Record<string, string>>;
+}
+
+// Cluster add-ons (stacks/addons.ts reads them).
+
+export type AddonName = "ingressNginx" | "certManager" | "metricsServer" | "kubePrometheusStack";
+
+export interface ChartSource {
+    /**
+     * Chart name in `repository`, an `oci://` reference, or a local chart folder or `.tgz` archive
+     * (a path starting with `./`, `../` or `/`), for clusters that cannot reach public repositories.
+     */
+    readonly chart: string;
+    /** Chart repository URL (https:// or a mirror); empty for OCI references and local charts. */
+    readonly repository: string;
+    /** Pinned chart version (ignored for local charts, whose version is in Chart.yaml). */
+    readonly version: string;
+}
+
+export interface AddonSpec extends ChartSource {
+    readonly enabled: boolean;
+    readonly releaseName: string;
+    readonly namespace: string;
+    /** Helm `--timeout`, seconds. */
+    readonly timeoutSeconds: number;
+    /** Per-stack values, deep-merged over the program's defaults (arrays are replaced). */
+    readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface IngressNginxSpec extends AddonSpec {
+    readonly replicas: number;
+}
+
+export interface CertManagerSpec extends AddonSpec {
+    /** ACME account email for the Let's Encrypt ClusterIssuers. */
+    readonly acmeEmail: string;
+    /** Create the letsencrypt-prod and letsencrypt-staging ClusterIssuers. */
+    readonly clusterIssuers: boolean;
+}
+
+export interface MetricsServerSpec extends AddonSpec {
+    /** `--kubelet-insecure-tls`, for kind/minikube/kubeadm clusters whose kubelet certs lack IP SANs. Never in prod. */
+    readonly kubeletInsecureTls: boolean;
+}
+
+export interface KubePrometheusStackSpec extends AddonSpec {
+    readonly retention: string;
+    readonly storageSize: string;
+    readonly storageClass: string;
+    /** Route alerts to the webhook in the `alertWebhookUrl` secret instead of the chart's null receiver. */
+    readonly routeAlerts: boolean;
+}
+
+export interface AddonsConfig {
+    readonly ingressNginx: IngressNginxSpec;
+    readonly certManager: CertManagerSpec;
+    readonly metricsServer: MetricsServerSpec;
+    readonly kubePrometheusStack: KubePrometheusStackSpec;
+}
+
+// Secret settings (stacks/secrets.ts reads them).
+
+/** Kinds a stack may declare its own secrets with. */
+export type CustomSecretKind = "password" | "external";
+export interface SecretSettings {
+    /** Every needed generated secret must be in encrypted config; no in-program random fallback. */
+    readonly requireConfigured: boolean;
+    /** Azure AD single sign-on is on: its client id and secret must be configured. */
+    readonly azureAdSso: boolean;
+    /**
+     * The stack's own secrets (e.g. a payment provider's API key), key -> kind: stored like the
+     * built-in ones under `platform:<key>`, always encrypted, and read by services through `secretEnv`.
+     */
+    readonly custom: Readonly<Record<string, CustomSecretKind>>;
 }

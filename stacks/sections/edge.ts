@@ -1,9 +1,8 @@
 // The edge: the Ingress, its controller (managed or external) and the response headers.
 
-import { AddonsConfig } from "../addons";
 import { ObjectReader, patterns } from "../reader";
 import { INGRESS_HEADER_NAMES, ingressSecurityHeaders } from "../securityHeaders";
-import { IngressControllerSpec, IngressSpec } from "../types";
+import { AddonsConfig, IngressControllerSpec, IngressSpec } from "../types";
 
 export function readIngress(r: ObjectReader, domain: string, appName: string, addons: AddonsConfig): IngressSpec {
     const spec: IngressSpec = {

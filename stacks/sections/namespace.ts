@@ -1,10 +1,9 @@
 // The namespace's guard-rails and surroundings: network peers, quota and limits, the cluster connection.
 
-import { AddonsConfig } from "../addons";
 import { PROFILES } from "../environments";
 import { LABEL_KEY_TEXT, LABEL_VALUE, follows, isLabelKey } from "../k8sRules";
 import { ObjectReader, patterns } from "../reader";
-import { ClusterSpec, Environment, NetworkSpec, QuotaSpec } from "../types";
+import { AddonsConfig, ClusterSpec, Environment, NetworkSpec, QuotaSpec } from "../types";
 
 /** Pod labels of peers: Kubernetes label keys and values. */
 const LABEL_RULES = {
