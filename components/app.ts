@@ -8,13 +8,19 @@ import { AppIngress } from "./ingress";
 import { Monitoring, ScrapeTarget } from "./monitoring";
 import { NamespaceGuardrails } from "./namespace";
 import { POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./networkGraph";
-import { Dependency, objectLabels, selectorLabels } from "./podSpec";
-import { POSTGRES_NAME, Postgres } from "./postgres";
-import { REDIS_NAME, Redis } from "./redis";
+import { Dependency, clusterHost, objectLabels, selectorLabels } from "./podSpec";
+import { POSTGRES_NAME, Postgres, connectionUrl as postgresUrl } from "./postgres";
+import { REDIS_NAME, Redis, connectionUrl as redisConnectionUrl } from "./redis";
 import { WebService } from "./webService";
 
+/**
+ * The part of a stack's config the application tier reads: everything but the cluster connection,
+ * the add-ons and the secret settings (those reach it as `secrets` and `addons` below).
+ */
+export type AppConfig = Omit<PlatformConfig, "stack" | "cluster" | "addons" | "secrets">;
+
 export interface AppArgs {
-    readonly config: PlatformConfig;
+    readonly config: AppConfig;
     /** The stack's secret values by key (see stacks/secrets.ts and components/appSecrets.ts). */
     readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
     /** Releases that install the CRDs/webhooks app objects use; empty when the cluster has them already. */
@@ -25,24 +31,23 @@ export interface AppArgs {
 }
 
 /** Fully qualified in-cluster host of a Service in the stack's namespace. */
-export function serviceHost(cfg: PlatformConfig, service: string): string {
-    return `${service}.${cfg.namespace}.svc.cluster.local`;
+function serviceHost(cfg: AppConfig, service: string): string {
+    return clusterHost(service, cfg.namespace);
 }
 
 /** The PostgreSQL connection URL with the password (URL-encoded, so any password parses): a secret. */
-export function databaseUrl(cfg: PlatformConfig, password: pulumi.Input<string>): pulumi.Output<string> {
+export function databaseUrl(cfg: AppConfig, password: pulumi.Input<string>): pulumi.Output<string> {
     const p = cfg.postgres;
-    return pulumi.secret(pulumi.output(password).apply((pw) =>
-        `postgresql://${encodeURIComponent(p.user)}:${encodeURIComponent(pw)}@${serviceHost(cfg, POSTGRES_NAME)}:${POSTGRES_PORT}/${p.database}`));
+    return pulumi.secret(pulumi.output(password).apply((pw) => postgresUrl(p.user, pw, serviceHost(cfg, POSTGRES_NAME), p.database)));
 }
 
 /** The Redis connection URL with the password (URL-encoded): a secret. */
-export function redisUrl(cfg: PlatformConfig, password: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.secret(pulumi.output(password).apply((pw) => `redis://:${encodeURIComponent(pw)}@${serviceHost(cfg, REDIS_NAME)}:${REDIS_PORT}/0`));
+export function redisUrl(cfg: AppConfig, password: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.secret(pulumi.output(password).apply((pw) => redisConnectionUrl(pw, serviceHost(cfg, REDIS_NAME))));
 }
 
 /** Plain environment of a service: shared app settings, then addresses of what it uses, then its own env. */
-export function serviceEnv(cfg: PlatformConfig, s: ServiceSpec): Record<string, string> {
+export function serviceEnv(cfg: AppConfig, s: ServiceSpec): Record<string, string> {
     const env: Record<string, string> = {
         ENVIRONMENT: cfg.environment,
         DEBUG: String(cfg.debug),
@@ -70,7 +75,7 @@ export function serviceEnv(cfg: PlatformConfig, s: ServiceSpec): Record<string, 
 }
 
 /** Secret environment of a service: connection URLs for the data services it uses plus its secretEnv mapping. */
-export function serviceSecretEnv(cfg: PlatformConfig, s: ServiceSpec, secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Output<string>> {
+export function serviceSecretEnv(cfg: AppConfig, s: ServiceSpec, secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Output<string>> {
     const env: Record<string, pulumi.Output<string>> = {};
     if (s.uses.includes("postgres")) {
         env.DATABASE_URL = databaseUrl(cfg, secrets.postgresPassword);
@@ -93,7 +98,7 @@ export function serviceSecretEnv(cfg: PlatformConfig, s: ServiceSpec, secrets: R
 }
 
 /** Init-container waits: data services and other services this one uses, in that order. */
-export function serviceDependencies(cfg: PlatformConfig, s: ServiceSpec): Dependency[] {
+export function serviceDependencies(cfg: AppConfig, s: ServiceSpec): Dependency[] {
     const deps: Dependency[] = [];
     if (s.uses.includes("postgres")) {
         deps.push({ name: POSTGRES_NAME, host: POSTGRES_NAME, port: POSTGRES_PORT });
@@ -110,7 +115,7 @@ export function serviceDependencies(cfg: PlatformConfig, s: ServiceSpec): Depend
 }
 
 /** What Prometheus scrapes: services with a metrics path, and the data-service exporters. */
-export function scrapeTargets(cfg: PlatformConfig): ScrapeTarget[] {
+export function scrapeTargets(cfg: AppConfig): ScrapeTarget[] {
     const targets: ScrapeTarget[] = cfg.services
         .filter((s) => s.metricsPath !== undefined)
         .map((s) => ({ name: s.name, selector: selectorLabels(cfg.appName, s.name), port: "http", path: s.metricsPath as string }));
@@ -128,6 +133,7 @@ export class App extends pulumi.ComponentResource {
     /** In-cluster URL of each service, by name. */
     readonly serviceUrls: Record<string, pulumi.Output<string>>;
     readonly publicUrl?: pulumi.Output<string>;
+    readonly ingress?: AppIngress;
     readonly postgres?: Postgres;
     readonly redis?: Redis;
 
@@ -196,6 +202,7 @@ export class App extends pulumi.ComponentResource {
                 after: args.addons.ingress,
                 controller: peerInNamespace(cfg.network.ingressControllerNamespace, cfg.network.ingressControllerPodLabels),
             }, { ...inNamespace, aliases: [{ name: cfg.appName }] });
+            this.ingress = ingress;
             this.publicUrl = ingress.url;
         }
 

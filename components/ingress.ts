@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ingressSecurityHeaders } from "../stacks/securityHeaders";
 import { IngressSpec } from "../stacks/types";
+import { objectMeta } from "./podSpec";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -112,11 +113,14 @@ export function ingressSpec(spec: IngressSpec, routes: readonly IngressRoute[]):
 
 export class AppIngress extends pulumi.ComponentResource {
     readonly url: pulumi.Output<string>;
+    /** Public URL of each routed service, by name. */
+    readonly routeUrls: Record<string, pulumi.Output<string>>;
+    readonly className: string;
 
     constructor(name: string, args: AppIngressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:AppIngress", name, {}, opts);
         const parent = { parent: this };
-        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: { ...args.labels } });
+        const meta = (objectName: string) => objectMeta(objectName, args.namespace, args.labels);
 
         let headersRef: pulumi.Output<string> | undefined;
         const after: pulumi.Resource[] = [...args.after];
@@ -136,7 +140,7 @@ export class AppIngress extends pulumi.ComponentResource {
             }, parent));
         }
 
-        new k8s.networking.v1.Ingress(name, {
+        const ingress = new k8s.networking.v1.Ingress(name, {
             metadata: { ...meta(args.name), annotations: ingressAnnotations(args.spec, headersRef) },
             spec: ingressSpec(args.spec, args.routes),
         }, { parent: this, dependsOn: after });
@@ -146,7 +150,11 @@ export class AppIngress extends pulumi.ComponentResource {
             spec: acmeSolverPolicy(args.controller),
         }, parent);
 
-        this.url = pulumi.output(`https://${args.spec.host}`);
-        this.registerOutputs({ url: this.url });
+        // From the created Ingress: what the cluster routes, not a second copy of the config.
+        const host = ingress.spec.rules.apply((rules) => rules[0].host as string);
+        this.url = pulumi.interpolate`https://${host}`;
+        this.routeUrls = Object.fromEntries(args.routes.map((r) => [r.name, pulumi.interpolate`https://${host}${r.path}`]));
+        this.className = args.spec.className;
+        this.registerOutputs({ url: this.url, routeUrls: this.routeUrls, className: this.className });
     }
 }

@@ -7,6 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AlertThresholds } from "../stacks/types";
+import { objectMeta } from "./podSpec";
 
 /** monitoring.coreos.com/v1 ServiceMonitor spec (the fields this program sets). */
 export interface ServiceMonitorSpec {
@@ -180,7 +181,7 @@ export class Monitoring extends pulumi.ComponentResource {
         super("platform:app:Monitoring", name, {}, opts);
         const parent = { parent: this };
         const afterCrds = { parent: this, dependsOn: [...args.crdsFrom] };
-        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: { ...args.labels } });
+        const meta = (objectName: string) => objectMeta(objectName, args.namespace, args.labels);
 
         for (const target of args.targets) {
             const spec: ServiceMonitorSpec = {

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NetworkSpec, QuotaSpec } from "../stacks/types";
 import { peerInNamespace } from "./networkGraph";
+import { objectMeta } from "./podSpec";
 
 export interface NamespaceGuardrailsArgs {
     /** Namespace name (an explicit name: other stacks and kubectl users refer to it). */
@@ -79,16 +80,16 @@ export class NamespaceGuardrails extends pulumi.ComponentResource {
         const ns = new k8s.core.v1.Namespace(name, {
             metadata: { name: args.name, labels: namespaceLabels(args.labels) },
         }, { ...parent, retainOnDelete: args.holdsData ?? false });
-        const metadata = (suffix: string) => ({ name: `${args.name}-${suffix}`, namespace: ns.metadata.name, labels: { ...args.labels } });
+        const meta = (objectName: string) => objectMeta(objectName, ns.metadata.name, args.labels);
 
-        new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: metadata("quota"), spec: resourceQuotaSpec(args.quota) }, parent);
-        new k8s.core.v1.LimitRange(`${name}-limits`, { metadata: metadata("limits"), spec: limitRangeSpec(args.quota) }, parent);
+        new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: meta(`${args.name}-quota`), spec: resourceQuotaSpec(args.quota) }, parent);
+        new k8s.core.v1.LimitRange(`${name}-limits`, { metadata: meta(`${args.name}-limits`), spec: limitRangeSpec(args.quota) }, parent);
         new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, {
-            metadata: { ...metadata("default-deny"), name: "default-deny-all" },
+            metadata: meta("default-deny-all"),
             spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
         }, parent);
         new k8s.networking.v1.NetworkPolicy(`${name}-allow-dns`, {
-            metadata: { ...metadata("allow-dns"), name: "allow-dns-egress" },
+            metadata: meta("allow-dns-egress"),
             spec: dnsEgressSpec(args.network),
         }, parent);
 

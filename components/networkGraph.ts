@@ -20,6 +20,9 @@ export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", 
 /** Graph node of the ingress controller's pods. */
 export const INGRESS_CONTROLLER = "ingress-controller";
 
+/** What the graph is computed from: the services and whether each data service, the ingress and monitoring are on. */
+export type NetworkGraphConfig = Pick<PlatformConfig, "appName" | "services" | "postgres" | "redis" | "ingress" | "monitoring" | "network">;
+
 /** A workload of the namespace: a configured service or a data service. */
 interface Workload {
     readonly name: string;
@@ -29,7 +32,7 @@ interface Workload {
     readonly metricsPort?: number;
 }
 
-function workloads(cfg: PlatformConfig): Map<string, Workload> {
+function workloads(cfg: NetworkGraphConfig): Map<string, Workload> {
     const map = new Map<string, Workload>();
     for (const s of cfg.services) {
         map.set(s.name, { name: s.name, port: s.port, metricsPort: s.metricsPath ? s.port : undefined });
@@ -62,7 +65,7 @@ export interface Edge {
 }
 
 /** Every allowed connection, including those from the ingress controller and Prometheus. */
-export function edges(cfg: PlatformConfig): Edge[] {
+export function edges(cfg: NetworkGraphConfig): Edge[] {
     const all = workloads(cfg);
     const out: Edge[] = [];
     for (const s of cfg.services) {
@@ -89,7 +92,7 @@ export function edges(cfg: PlatformConfig): Edge[] {
     return out;
 }
 
-function peerFor(name: string, cfg: PlatformConfig, net: NetworkSpec): NetworkPolicyPeer {
+function peerFor(name: string, cfg: NetworkGraphConfig, net: NetworkSpec): NetworkPolicyPeer {
     switch (name) {
         case INGRESS_CONTROLLER:
             return peerInNamespace(net.ingressControllerNamespace, net.ingressControllerPodLabels);
@@ -108,7 +111,7 @@ function peerFor(name: string, cfg: PlatformConfig, net: NetworkSpec): NetworkPo
  * so a workload with no edges in a direction gets none. An empty rule list is left out rather than
  * sent as `[]`: the API server drops empty lists, and sending one makes every apply a change.
  */
-export function networkPolicyFor(cfg: PlatformConfig, workload: string): NetworkPolicySpec {
+export function networkPolicyFor(cfg: NetworkGraphConfig, workload: string): NetworkPolicySpec {
     const all = edges(cfg);
     const rules = (list: Edge[], peerOf: (e: Edge) => string) =>
         list.map((e) => ({ peers: [peerFor(peerOf(e), cfg, cfg.network)], ports: [tcp(e.port)] }));

@@ -5,10 +5,9 @@ import * as k8s from "@pulumi/kubernetes";
 import { LoadedStack } from "../stacks/load";
 import { secretDefs } from "../stacks/secrets";
 import { ClusterAddons } from "./addons";
-import { App, databaseUrl as appDatabaseUrl } from "./app";
+import { App } from "./app";
 import { AppSecrets } from "./appSecrets";
 import { forceFieldOwnership } from "./fieldOwnership";
-import { POSTGRES_PORT, REDIS_PORT } from "./networkGraph";
 
 /** Builds the stack and returns its outputs (README: "Stack outputs"). */
 export function platform({ config, secretValues }: LoadedStack): Record<string, unknown> {
@@ -48,8 +47,7 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         addons: { ingress: addons.ingressReady, monitoringCrds: addons.monitoringCrds },
     }, { ...providers, aliases: [{ name: config.appName }] });
 
-    const routed = config.services.filter((s) => s.ingressPath !== undefined);
-    const pg = config.postgres.enabled;
+    // Every output comes from the component that created the object it describes.
     const outputs: Record<string, unknown> = {
         environment: config.environment,
         /** The app's name and namespace (also read back by the next update: stacks/load.ts). */
@@ -57,28 +55,28 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         namespace: app.namespace,
         /** Public URL of the app, and of each routed service. */
         publicUrl: app.publicUrl,
-        publicUrls: config.ingress.enabled ? Object.fromEntries(routed.map((s) => [s.name, `https://${config.ingress.host}${s.ingressPath}`])) : {},
+        publicUrls: app.ingress?.routeUrls ?? {},
         /** In-cluster URL of each service. */
         serviceUrls: app.serviceUrls,
         postgresHost: app.postgres?.host,
-        postgresPort: pg ? POSTGRES_PORT : undefined,
-        databaseName: pg ? config.postgres.database : undefined,
-        databaseUser: pg ? config.postgres.user : undefined,
+        postgresPort: app.postgres?.port,
+        databaseName: app.postgres?.database,
+        databaseUser: app.postgres?.user,
         /** Secret with POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB. */
         postgresCredentialsSecret: app.postgres?.credentialsSecretName,
         /** Connection URL with the password: a secret output. */
-        databaseUrl: pg ? appDatabaseUrl(config, secrets.values.postgresPassword) : undefined,
+        databaseUrl: app.postgres?.url,
         redisHost: app.redis?.host,
-        redisPort: config.redis.enabled ? REDIS_PORT : undefined,
+        redisPort: app.redis?.port,
         redisCredentialsSecret: app.redis?.credentialsSecretName,
         /** Secrets generated into encrypted state because the stack's config had none (run `npm run secrets -- init`). */
         generatedSecrets: secrets.generatedKeys,
         /** IngressClass the app's Ingress uses. */
-        ingressClassName: config.ingress.className,
+        ingressClassName: app.ingress?.className,
         /** ClusterIssuers created by the cert-manager add-on (empty when the cluster brings its own). */
         clusterIssuers: addons.clusterIssuerNames,
         /** Namespace of kube-prometheus-stack (Prometheus, Grafana, Alertmanager), when this stack installs it. */
-        monitoringNamespace: config.addons.kubePrometheusStack.enabled ? config.addons.kubePrometheusStack.namespace : undefined,
+        monitoringNamespace: addons.kubePrometheusStack?.namespace,
     };
     // Absent rather than undefined: the engine warns about every undefined output.
     return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));

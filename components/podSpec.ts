@@ -23,6 +23,21 @@ export function objectLabels(appName: string, component: string, environment: st
     };
 }
 
+/** Metadata of a namespaced object the program names itself. */
+export function objectMeta(name: string, namespace: pulumi.Input<string>, labels: Readonly<Labels>): { name: string; namespace: pulumi.Input<string>; labels: Labels } {
+    return { name, namespace, labels: { ...labels } };
+}
+
+/** The in-cluster DNS name of a Service: the one place such host names are written. */
+export function clusterHost(service: string, namespace: string): string {
+    return `${service}.${namespace}.svc.cluster.local`;
+}
+
+/** The in-cluster DNS name of a created Service, from its metadata. */
+export function serviceClusterHost(svc: k8s.core.v1.Service): pulumi.Output<string> {
+    return pulumi.all([svc.metadata.name, svc.metadata.namespace]).apply(([name, namespace]) => clusterHost(name, namespace));
+}
+
 /** Pod-level security context that satisfies Pod Security `restricted`. */
 export function restrictedPodSecurityContext(uid: number): k8s.types.input.core.v1.PodSecurityContext {
     return {

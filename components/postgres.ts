@@ -4,23 +4,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresSpec } from "../stacks/types";
+import { DataService, DataServiceArgs } from "./dataService";
 import { POSTGRES_EXPORTER_PORT, POSTGRES_PORT } from "./networkGraph";
 import {
     checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
     secretChecksum, secretEnvVar, selectorLabels, writableDirs,
 } from "./podSpec";
 
-export interface PostgresArgs {
-    readonly namespace: pulumi.Input<string>;
-    readonly appName: string;
+export interface PostgresArgs extends DataServiceArgs {
+    /** Image, database, user, volume, resources, settings, protection (stacks/types.ts PostgresSpec). */
     readonly spec: PostgresSpec;
-    readonly labels: Readonly<Record<string, string>>;
     readonly password: pulumi.Input<string>;
-    /** Key of the `checksum/secret` HMAC (the stack's checksumKey secret). */
-    readonly checksumKey: pulumi.Input<string>;
-    /** Run the postgres-exporter sidecar (monitoring on). */
-    readonly exporter: boolean;
-    readonly networkPolicy: k8s.types.input.networking.v1.NetworkPolicySpec;
 }
 
 export const POSTGRES_NAME = "postgres";
@@ -129,52 +123,42 @@ export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secr
     };
 }
 
-export class Postgres extends pulumi.ComponentResource {
-    /** ClusterIP Service name (host for clients in the namespace). */
-    readonly serviceName: pulumi.Output<string>;
-    /** Name of the Secret with POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB. */
-    readonly credentialsSecretName: pulumi.Output<string>;
-    readonly host: pulumi.Output<string>;
+/** The PostgreSQL connection URL (user and password URL-encoded, so any password parses). */
+export function connectionUrl(user: string, password: string, host: string, database: string): string {
+    return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${POSTGRES_PORT}/${database}`;
+}
+
+export class Postgres extends DataService {
+    readonly database: string;
+    readonly user: string;
+    /** Connection URL with the password: a secret. */
+    readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("platform:app:Postgres", name, {}, opts);
-        const parent = { parent: this };
         const s = args.spec;
-        const labels = { ...args.labels, ...selectorLabels(args.appName, POSTGRES_NAME) };
-        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
-        const credentials = { POSTGRES_USER: s.user, POSTGRES_DB: s.database };
-
-        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
-            metadata: meta(CREDENTIALS),
-            type: "Opaque",
-            stringData: pulumi.secret(pulumi.output(args.password).apply((password) => ({ ...credentials, POSTGRES_PASSWORD: password }))),
-        }, parent);
+        super("platform:app:Postgres", name, args, {
+            name: POSTGRES_NAME,
+            port: { name: "postgres", number: POSTGRES_PORT },
+            metricsPort: POSTGRES_EXPORTER_PORT,
+            credentials: pulumi.output(args.password).apply((password): Record<string, string> => ({ POSTGRES_USER: s.user, POSTGRES_DB: s.database, POSTGRES_PASSWORD: password })),
+        }, opts);
+        const parent = { parent: this };
         const conf = { "postgresql.conf": postgresqlConf(s.settings) };
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${POSTGRES_NAME}-config`), data: conf }, parent);
-
-        const postgresPort = { name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" };
-        const metricsPort = { name: "metrics", port: POSTGRES_EXPORTER_PORT, targetPort: "metrics", protocol: "TCP" };
-        const selector = selectorLabels(args.appName, POSTGRES_NAME);
-        // Only the ClusterIP Service exposes the exporter: both Services carry the same labels, so
-        // a metrics port on both would make the ServiceMonitor scrape the database twice.
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: this.meta(`${POSTGRES_NAME}-config`), data: conf }, parent);
+        // The StatefulSet's governing Service. Only the ClusterIP Service exposes the exporter: both
+        // carry the same labels, so a metrics port on both would make the ServiceMonitor scrape twice.
         const headless = new k8s.core.v1.Service(`${name}-headless`, {
-            metadata: meta(`${POSTGRES_NAME}-headless`),
-            spec: { clusterIP: "None", selector, ports: [postgresPort], publishNotReadyAddresses: true },
+            metadata: this.meta(`${POSTGRES_NAME}-headless`),
+            spec: { clusterIP: "None", selector: this.selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }], publishNotReadyAddresses: true },
         }, parent);
-        const svc = new k8s.core.v1.Service(name, {
-            metadata: meta(POSTGRES_NAME),
-            spec: { type: "ClusterIP", selector, ports: [postgresPort, ...(args.exporter ? [metricsPort] : [])] },
-        }, parent);
-
-        const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(POSTGRES_NAME), spec: args.networkPolicy }, parent);
         new k8s.apps.v1.StatefulSet(name, {
-            metadata: meta(POSTGRES_NAME),
+            metadata: this.meta(POSTGRES_NAME),
             spec: statefulSetSpec(args, checksum(conf), secretChecksum({ POSTGRES_PASSWORD: args.password }, args.checksumKey)),
-        }, { parent: this, dependsOn: [secret, configMap, headless, networkPolicy], protect: s.protect });
+        }, { parent: this, dependsOn: [this.credentials, configMap, headless, this.networkPolicy], protect: s.protect });
 
-        this.serviceName = svc.metadata.name;
-        this.credentialsSecretName = secret.metadata.name;
-        this.host = pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
-        this.registerOutputs({ serviceName: this.serviceName, credentialsSecretName: this.credentialsSecretName, host: this.host });
+        this.database = s.database;
+        this.user = s.user;
+        this.url = pulumi.secret(pulumi.all([args.password, this.host]).apply(([password, host]) => connectionUrl(s.user, password, host, s.database)));
+        this.done({ database: this.database, user: this.user });
     }
 }

@@ -9,22 +9,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RedisSpec } from "../stacks/types";
+import { DataService, DataServiceArgs } from "./dataService";
 import { REDIS_EXPORTER_PORT, REDIS_PORT } from "./networkGraph";
 import {
     execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
     secretChecksum, secretEnvVar, selectorLabels,
 } from "./podSpec";
 
-export interface RedisArgs {
-    readonly namespace: pulumi.Input<string>;
-    readonly appName: string;
+export interface RedisArgs extends DataServiceArgs {
+    /** Image, volume, resources, maxmemory, protection (stacks/types.ts RedisSpec). */
     readonly spec: RedisSpec;
-    readonly labels: Readonly<Record<string, string>>;
     readonly password: pulumi.Input<string>;
-    /** Key of the `checksum/secret` HMAC (the stack's checksumKey secret). */
-    readonly checksumKey: pulumi.Input<string>;
-    readonly exporter: boolean;
-    readonly networkPolicy: k8s.types.input.networking.v1.NetworkPolicySpec;
 }
 
 export const REDIS_NAME = "redis";
@@ -82,54 +77,32 @@ export function deploymentSpec(args: RedisArgs, secretChecksum: pulumi.Input<str
     };
 }
 
-export class Redis extends pulumi.ComponentResource {
-    readonly serviceName: pulumi.Output<string>;
-    readonly credentialsSecretName: pulumi.Output<string>;
-    readonly host: pulumi.Output<string>;
+/** The Redis connection URL (password URL-encoded). */
+export function connectionUrl(password: string, host: string): string {
+    return `redis://:${encodeURIComponent(password)}@${host}:${REDIS_PORT}/0`;
+}
 
+export class Redis extends DataService {
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("platform:app:Redis", name, {}, opts);
-        const parent = { parent: this };
         const s = args.spec;
-        const selector = selectorLabels(args.appName, REDIS_NAME);
-        const labels = { ...args.labels, ...selector };
-        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
-
-        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
-            metadata: meta(CREDENTIALS),
-            type: "Opaque",
-            stringData: pulumi.secret(pulumi.output(args.password).apply((password) => ({ REDIS_PASSWORD: password }))),
-        }, parent);
+        super("platform:app:Redis", name, args, {
+            name: REDIS_NAME,
+            port: { name: "redis", number: REDIS_PORT },
+            metricsPort: REDIS_EXPORTER_PORT,
+            credentials: pulumi.output(args.password).apply((password): Record<string, string> => ({ REDIS_PASSWORD: password })),
+        }, opts);
         const pvc = new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, {
-            metadata: meta(`${REDIS_NAME}-data`),
+            metadata: this.meta(`${REDIS_NAME}-data`),
             spec: {
                 accessModes: ["ReadWriteOnce"],
                 ...(s.storageClass ? { storageClassName: s.storageClass } : {}),
                 resources: { requests: { storage: s.storageSize } },
             },
         }, { parent: this, retainOnDelete: true, protect: s.protect });
-
-        const networkPolicy = new k8s.networking.v1.NetworkPolicy(name, { metadata: meta(REDIS_NAME), spec: args.networkPolicy }, parent);
         new k8s.apps.v1.Deployment(name, {
-            metadata: meta(REDIS_NAME),
+            metadata: this.meta(REDIS_NAME),
             spec: deploymentSpec(args, secretChecksum({ REDIS_PASSWORD: args.password }, args.checksumKey)),
-        }, { parent: this, dependsOn: [secret, pvc, networkPolicy] });
-
-        const svc = new k8s.core.v1.Service(name, {
-            metadata: meta(REDIS_NAME),
-            spec: {
-                type: "ClusterIP",
-                selector,
-                ports: [
-                    { name: "redis", port: REDIS_PORT, targetPort: "redis", protocol: "TCP" },
-                    ...(args.exporter ? [{ name: "metrics", port: REDIS_EXPORTER_PORT, targetPort: "metrics", protocol: "TCP" }] : []),
-                ],
-            },
-        }, parent);
-
-        this.serviceName = svc.metadata.name;
-        this.credentialsSecretName = secret.metadata.name;
-        this.host = pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
-        this.registerOutputs({ serviceName: this.serviceName, credentialsSecretName: this.credentialsSecretName, host: this.host });
+        }, { parent: this, dependsOn: [this.credentials, pvc, this.networkPolicy] });
+        this.done();
     }
 }

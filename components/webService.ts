@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ServiceSpec } from "../stacks/types";
 import {
     Dependency, checksum, httpProbe, secretChecksum, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-    selectorLabels, waitForContainer, writableDirs,
+    objectMeta, selectorLabels, serviceClusterHost, waitForContainer, writableDirs,
 } from "./podSpec";
 
 export interface WebServiceArgs {
@@ -126,7 +126,7 @@ export class WebService extends pulumi.ComponentResource {
         const parent = { parent: this };
         const s = args.service;
         const labels = { ...args.labels, ...selectorLabels(args.appName, s.name) };
-        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
+        const meta = (objectName: string) => objectMeta(objectName, args.namespace, labels);
 
         const sa = new k8s.core.v1.ServiceAccount(name, { metadata: meta(s.name), automountServiceAccountToken: false }, parent);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${s.name}-config`), data: { ...args.env } }, parent);
@@ -168,7 +168,7 @@ export class WebService extends pulumi.ComponentResource {
             }, parent);
         }
         this.serviceName = svc.metadata.name;
-        this.url = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${s.servicePort}`;
+        this.url = pulumi.interpolate`http://${serviceClusterHost(svc)}:${s.servicePort}`;
         this.registerOutputs({ serviceName: this.serviceName, url: this.url });
     }
 }

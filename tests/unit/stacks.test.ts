@@ -3,7 +3,7 @@
 
 import * as assert from "assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { Program, runCommittedStack, valueOf } from "./harness";
+import { FAKE_SECRETS, Program, runCommittedStack, valueOf } from "./harness";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
@@ -138,8 +138,10 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             assert.equal(await valueOf(e.redisCredentialsSecret), "redis-credentials");
             assert.equal(e.ingressClassName, "nginx");
             assert.deepEqual(e.clusterIssuers, ["letsencrypt-prod", "letsencrypt-staging"]);
-            assert.equal(e.monitoringNamespace, "monitoring");
+            assert.equal(await valueOf(e.monitoringNamespace), "monitoring");
             assert.equal(await pulumi.isSecret(e.databaseUrl), true, "databaseUrl must be a secret output");
+            assert.equal(await valueOf(e.databaseUrl),
+                `postgresql://kaizen_user:${FAKE_SECRETS.postgresPassword}@postgres.${want.namespace}.svc.cluster.local:5432/kaizen_studio`);
             for (const name of ["namespace", "publicUrl", "serviceUrls", "postgresHost", "redisHost"]) {
                 assert.equal(await pulumi.isSecret(pulumi.output(e[name])), false, `${name} must not be secret`);
             }
