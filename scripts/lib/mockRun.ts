@@ -18,6 +18,8 @@ export interface Recorded {
     readonly opts: pulumi.CustomResourceOptions;
     /** The resource object itself, for dependency identity checks. */
     readonly resource?: pulumi.Resource;
+    /** Reference (`urn::id`) of the provider the engine would use, for custom resources. */
+    readonly provider?: string;
 }
 
 export interface Program {
@@ -67,7 +69,7 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const seen = options.get(`${args.type}::${args.name}`);
-            resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: seen?.opts ?? {}, resource: seen?.resource });
+            resources.push({ type: args.type, name: args.name, inputs: args.inputs, opts: seen?.opts ?? {}, resource: seen?.resource, provider: args.provider });
             // A generated password has a result, as the random provider gives it.
             // The program reads its own stack's last outputs through a StackReference.
             const state = args.type === "random:index/randomPassword:RandomPassword" ? { ...args.inputs, result: `generated-${args.name}` }

@@ -1,0 +1,48 @@
+// Wiring of every committed stack, from one evaluation each: every Kubernetes object belongs to a
+// component of the program (never to the stack directly) and goes through the stack's one
+// `cluster` provider, never the ambient default provider.
+
+import * as assert from "assert/strict";
+import { Program, Recorded, runCommittedStack } from "./harness";
+
+const PROVIDER = "pulumi:providers:kubernetes";
+
+function parentOf(p: Program, r: Recorded): Recorded | undefined {
+    return p.resources.find((c) => c.resource !== undefined && c.resource === r.opts.parent);
+}
+
+for (const stack of ["dev", "staging", "prod"]) {
+    describe(`wiring of stack ${stack}`, () => {
+        let p: Program;
+        before(async () => {
+            p = await runCommittedStack(stack);
+        });
+
+        it("gives every Kubernetes object a component of the program as parent", () => {
+            const objects = p.resources.filter((r) => r.type.startsWith("kubernetes:"));
+            assert.ok(objects.length > 30, `only ${objects.length} objects`);
+            const orphans = objects.filter((r) => !parentOf(p, r)?.type.startsWith("platform:")).map((r) => `${r.type} ${r.name} (parent ${parentOf(p, r)?.type ?? "none"})`);
+            assert.deepEqual(orphans, []);
+        });
+
+        it("sends every Kubernetes object through the stack's cluster provider", () => {
+            const providers = p.all(PROVIDER);
+            assert.deepEqual(providers.map((r) => r.name), ["cluster"]);
+            const elsewhere = p.resources.filter((r) => r.type.startsWith("kubernetes:"))
+                .filter((r) => !r.provider?.startsWith(`urn:pulumi:${stack}::platform::pulumi:pulumi:Stack$${PROVIDER}::cluster::`))
+                .map((r) => `${r.type} ${r.name}: ${r.provider ?? "default provider"}`);
+            assert.deepEqual(elsewhere, []);
+        });
+
+        it("nests the components as designed: app tier under App, add-ons under ClusterAddons", () => {
+            const typeOfParent = (type: string, name: string) => parentOf(p, p.get(type, name))?.type;
+            assert.equal(typeOfParent("platform:app:Postgres", "postgres"), "platform:app:App");
+            assert.equal(typeOfParent("platform:app:WebService", "backend"), "platform:app:App");
+            assert.equal(typeOfParent("kubernetes:apps/v1:StatefulSet", "postgres"), "platform:app:Postgres");
+            assert.equal(typeOfParent("kubernetes:networking.k8s.io/v1:Ingress", "ingress"), "platform:app:AppIngress");
+            for (const release of p.all("kubernetes:helm.sh/v3:Release")) {
+                assert.equal(parentOf(p, release)?.type, "platform:cluster:ClusterAddons", release.name);
+            }
+        });
+    });
+}
