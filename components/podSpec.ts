@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
+import { volumeNameForPath } from "../stacks/k8sRules";
 import { EXPORTER_RESOURCES, ProbeSpec, ResourceSpec, WAIT_CONTAINER_RESOURCES } from "../stacks/types";
 
 type Labels = Record<string, string>;
@@ -94,11 +95,6 @@ export function resources(spec: ResourceSpec, writableDirCount = 0): k8s.types.i
         requests: { cpu: spec.requests.cpu, memory: spec.requests.memory, "ephemeral-storage": `${EPHEMERAL_REQUEST_MI}Mi` },
         limits: { cpu: spec.limits.cpu, memory: spec.limits.memory, "ephemeral-storage": `${limitMi}Mi` },
     };
-}
-
-/** Volume name for a writable path: "/var/cache/nginx" -> "var-cache-nginx". */
-export function volumeNameForPath(path: string): string {
-    return path.replace(/^\/+|\/+$/g, "").replace(/[^a-z0-9]+/gi, "-").toLowerCase().slice(0, 63) || "root";
 }
 
 /**

@@ -88,6 +88,14 @@ export const IMAGE: Rule = {
     text: "an image reference such as registry.example.com/team/app:v1.2.3 (lower-case path, one tag, optional @sha256 digest)",
 };
 
+/**
+ * The volume name the program gives a writable path (a DNS label, as volume names must be):
+ * "/var/cache/nginx" -> "var-cache-nginx", "/" -> "root".
+ */
+export function volumeNameForPath(path: string): string {
+    return path.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 64).replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "") || "root";
+}
+
 /** A character that would end a line or a header value in a file the program writes. */
 export function hasControlCharacter(value: string): boolean {
     return /[\u0000-\u001f\u007f]/.test(value);

@@ -1,6 +1,6 @@
 // The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env.
 
-import { CONFIG_MAP_KEY, DNS1035_LABEL, follows } from "../k8sRules";
+import { CONFIG_MAP_KEY, DNS1035_LABEL, follows, volumeNameForPath } from "../k8sRules";
 import { ObjectReader, parseQuantity } from "../reader";
 import { Environment, ProbeSpec, ResourceSpec, ServiceSpec } from "../types";
 import { PROFILES } from "../environments";
@@ -97,10 +97,19 @@ export function readService(name: string, r: ObjectReader, env: Environment, sec
     if (spec.ingressPath !== undefined && (!/^\/[A-Za-z0-9/._~-]*$/.test(spec.ingressPath) || /\/\/|\/\.\.?(\/|$)/.test(spec.ingressPath))) {
         r.errors.add(r.key("ingressPath"), spec.ingressPath, "must be a normalised URL path prefix starting with '/' (letters, digits, '/', '.', '_', '~', '-'; no '//', '.' or '..' segments)");
     }
+    // Each path becomes an emptyDir volume named after it (volumeNameForPath):
+    // the API server refuses two volumes or mounts of the same name or path.
+    const volumes = new Map<string, string>();
     for (const p of spec.writablePaths) {
         if (!p.startsWith("/")) {
             r.errors.add(r.key("writablePaths"), p, "must be absolute paths");
+            continue;
         }
+        const other = volumes.get(volumeNameForPath(p));
+        if (other !== undefined) {
+            r.errors.add(r.key("writablePaths"), p, other === p ? "must be listed once" : `must not name the same volume as ${JSON.stringify(other)} (${volumeNameForPath(p)}); list one of them`);
+        }
+        volumes.set(volumeNameForPath(p), p);
     }
     // Cross-field checks only on the fields they read, when those were valid, so one mistake is reported once.
     const minReplicas = spec.autoscaling?.minReplicas ?? spec.replicas;

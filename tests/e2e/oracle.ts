@@ -4,7 +4,8 @@
 // server as a server-side dry-run, which must accept every object. A config validation accepts and
 // the API server refuses is a counterexample (fast-check shrinks it to the smallest one).
 //
-//   npm run oracle -- [--runs 500] [--seed 42]      more cases than CI runs (needs the local cluster)
+//   npm run oracle -- [--runs 500] [--seed 42] [--path P]   more cases than CI runs (needs the local cluster);
+//                                                          --path replays a reported failure
 
 import "./env";
 import * as assert from "assert/strict";
@@ -79,10 +80,11 @@ export const stackConfigs = fc.record({
     set(g.appName, (v) => { c.appName = v; });
     set(g.namespace, (v) => { c.namespace = v; });
     set(g.services, (v) => {
-        c.services = v;
+        // A copy: fast-check reuses generated values while shrinking, so they are never changed.
+        const services = JSON.parse(JSON.stringify(v)) as Record<string, Raw>;
         // The ingress needs a routed service; keep one so most configs stay valid.
-        const first = Object.values(v)[0] as Raw;
-        first.ingressPath ??= "/";
+        Object.values(services)[0].ingressPath ??= "/";
+        c.services = services;
     });
     set(g.host, (v) => { c.ingress = { ...(c.ingress as Raw), host: v }; });
     set(g.storageSize, (v) => { c.postgres = { ...(c.postgres as Raw), storageSize: v }; });
@@ -182,21 +184,24 @@ export async function agrees(config: Raw, tally: { refused: number; accepted: nu
 }
 
 /** Runs `runs` generated cases from `seed` (after prepareCluster); throws fast-check's report on a counterexample. */
-export async function runOracle(seed: number, runs: number): Promise<{ refused: number; accepted: number }> {
+export async function runOracle(seed: number, runs: number, replayPath?: string): Promise<{ refused: number; accepted: number }> {
     const tally = { refused: 0, accepted: 0 };
-    await fc.assert(fc.asyncProperty(stackConfigs, (c) => agrees(c, tally)), { seed, numRuns: runs, endOnFailure: false });
+    await fc.assert(fc.asyncProperty(stackConfigs, (c) => agrees(c, tally)), {
+        seed, numRuns: runs, endOnFailure: false, includeErrorInReport: true, ...(replayPath ? { path: replayPath } : {}),
+    });
     return tally;
 }
 
 if (require.main === module) {
-    const arg = (name: string, def: number) => {
+    const arg = (name: string) => {
         const i = process.argv.indexOf(name);
-        return i >= 0 ? Number(process.argv[i + 1]) : def;
+        return i >= 0 ? process.argv[i + 1] : undefined;
     };
-    const seed = arg("--seed", CI_SEED);
-    const runs = arg("--runs", 500);
+    const seed = Number(arg("--seed") ?? CI_SEED);
+    const runs = Number(arg("--runs") ?? 500);
     prepareCluster();
-    runOracle(seed, runs).finally(cleanUp).then((t) => {
+    // --path replays one failure fast-check reported (its "path"), shrinking included.
+    runOracle(seed, runs, arg("--path")).finally(cleanUp).then((t) => {
         console.log(`oracle: ${runs} configs from seed ${seed}: ${t.refused} refused by validation, ${t.accepted} accepted and all accepted by the API server`);
     }, (e) => {
         console.error(e instanceof Error ? e.message : e);

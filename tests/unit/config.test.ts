@@ -50,6 +50,17 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "services.backend.autoscaling.minReplicas: 25 is not allowed: must not exceed maxReplicas (20)",
     },
     {
+        // Found by the API-server oracle (seed 7): two volumes and mounts of one name.
+        what: "a writable path listed twice", stack: "dev",
+        edit: (c) => { svc(c, "backend").writablePaths = ["/tmp", "/var/cache/app", "/var/cache/app"]; },
+        problem: "services.backend.writablePaths: \"/var/cache/app\" is not allowed: must be listed once",
+    },
+    {
+        what: "two writable paths that name the same volume", stack: "dev",
+        edit: (c) => { svc(c, "backend").writablePaths = ["/var/cache", "/var_cache"]; },
+        problem: "services.backend.writablePaths: \"/var_cache\" is not allowed: must not name the same volume as \"/var/cache\" (var-cache); list one of them",
+    },
+    {
         what: "an unknown top-level key", stack: "dev",
         edit: (c) => { c.replicas = 3; },
         problem: "replicas: 3 is not allowed: unknown key; known keys here:",
