@@ -10,6 +10,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isLocalChart } from "../stacks/addons";
+import { parseQuantity } from "../stacks/reader";
 import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec } from "../stacks/types";
 import { BASE_SECURITY_HEADERS, INGRESS_HEADER_NAMES } from "../stacks/securityHeaders";
 
@@ -57,27 +58,56 @@ export function ingressNginxValues(spec: IngressNginxSpec, className: string, hs
     };
 }
 
+const SMALL_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
+
 export function certManagerValues(serviceMonitor: boolean): Values {
     return {
         // The chart installs the CRDs and keeps them on uninstall: deleting a CRD deletes every
         // Certificate and Issuer with it.
         crds: { enabled: true, keep: true },
         prometheus: { enabled: true, servicemonitor: { enabled: serviceMonitor } },
-        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+        // `resources` reaches the controller only; each other component has its own key.
+        resources: SMALL_RESOURCES,
+        webhook: { resources: SMALL_RESOURCES },
+        cainjector: { resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } } },
+        startupapicheck: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } } },
     };
 }
 
 export function metricsServerValues(spec: MetricsServerSpec): Values {
     return {
         args: spec.kubeletInsecureTls ? ["--kubelet-insecure-tls"] : [],
-        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+        resources: SMALL_RESOURCES,
+        // `tls.type: helm`: the chart generates the serving certificate (kept across upgrades by
+        // lookup) and puts its CA in the APIService's caBundle, so the API server can verify it.
+        ...(spec.verifyApiServiceTls ? { tls: { type: "helm" }, apiService: { insecureSkipTLSVerify: false } } : {}),
     };
 }
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-platform-config";
 
+/** Prometheus's `retentionSize`: 85 % of its volume, so it prunes old blocks before the volume fills and the WAL has room. */
+export function retentionSize(storageSize: string): string {
+    const bytes = parseQuantity(storageSize) ?? 0;
+    // Prometheus's size units are powers of 2 (1MB = 2^20 bytes).
+    return `${Math.floor((bytes * 0.85) / 2 ** 20)}MB`;
+}
+
+/** The chart's control-plane components, which controlPlaneMonitoring switches together with their alert groups. */
+const CONTROL_PLANE = ["kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy"] as const;
+const CONTROL_PLANE_RULES = ["etcd", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeControllerManager", "kubeProxy"] as const;
+
 export function kubePrometheusStackValues(spec: KubePrometheusStackSpec, dashboardLabel: string): Values {
+    const claim = (size: string) => ({
+        volumeClaimTemplate: {
+            spec: {
+                accessModes: ["ReadWriteOnce"],
+                ...(spec.storageClass ? { storageClassName: spec.storageClass } : {}),
+                resources: { requests: { storage: size } },
+            },
+        },
+    });
     return {
         prometheus: {
             prometheusSpec: {
@@ -88,15 +118,8 @@ export function kubePrometheusStackValues(spec: KubePrometheusStackSpec, dashboa
                 ruleSelectorNilUsesHelmValues: false,
                 probeSelectorNilUsesHelmValues: false,
                 retention: spec.retention,
-                storageSpec: {
-                    volumeClaimTemplate: {
-                        spec: {
-                            accessModes: ["ReadWriteOnce"],
-                            ...(spec.storageClass ? { storageClassName: spec.storageClass } : {}),
-                            resources: { requests: { storage: spec.storageSize } },
-                        },
-                    },
-                },
+                retentionSize: retentionSize(spec.storageSize),
+                storageSpec: claim(spec.storageSize),
                 resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
             },
         },
@@ -105,16 +128,36 @@ export function kubePrometheusStackValues(spec: KubePrometheusStackSpec, dashboa
             sidecar: { dashboards: { enabled: true, label: dashboardLabel, labelValue: "1", searchNamespace: "ALL" } },
         },
         alertmanager: {
-            alertmanagerSpec: spec.routeAlerts ? { useExistingSecret: true, configSecret: ALERTMANAGER_CONFIG_SECRET } : {},
+            alertmanagerSpec: {
+                replicas: spec.alertmanagerReplicas,
+                storage: claim(spec.alertmanagerStorageSize),
+                ...(spec.routeAlerts ? { useExistingSecret: true, configSecret: ALERTMANAGER_CONFIG_SECRET } : {}),
+            },
         },
+        ...Object.fromEntries(CONTROL_PLANE.map((c) => [c, { enabled: spec.controlPlaneMonitoring }])),
+        defaultRules: { rules: Object.fromEntries(CONTROL_PLANE_RULES.map((r) => [r, spec.controlPlaneMonitoring])) },
     };
 }
 
-/** Alertmanager configuration routing every alert to one webhook receiver. */
+/**
+ * Alertmanager configuration routing every alert to one webhook receiver, with the chart's own
+ * routing of the always-firing Watchdog and of InfoInhibitor to a null receiver, and its inhibit
+ * rules (a critical alert silences the warning and info alerts of the same name and namespace, a
+ * warning the info ones, and InfoInhibitor the info alerts of its namespace).
+ */
 export function alertmanagerConfig(webhookUrl: string): string {
     return JSON.stringify({
-        route: { receiver: "webhook", group_by: ["alertname", "namespace"], group_wait: "30s", group_interval: "5m", repeat_interval: "4h" },
-        receivers: [{ name: "webhook", webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
+        route: {
+            receiver: "webhook", group_by: ["alertname", "namespace"], group_wait: "30s", group_interval: "5m", repeat_interval: "4h",
+            routes: [{ receiver: "null", matchers: ['alertname =~ "InfoInhibitor|Watchdog"'] }],
+        },
+        inhibit_rules: [
+            { source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname"] },
+            { source_matchers: ["severity = warning"], target_matchers: ["severity = info"], equal: ["namespace", "alertname"] },
+            { source_matchers: ["alertname = InfoInhibitor"], target_matchers: ["severity = info"], equal: ["namespace"] },
+            { target_matchers: ["alertname = InfoInhibitor"] },
+        ],
+        receivers: [{ name: "null" }, { name: "webhook", webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
     });
 }
 

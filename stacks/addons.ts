@@ -72,12 +72,19 @@ export function readAddons(r: ObjectReader, env: Environment): AddonsConfig {
             acmeEmail: a.string("acmeEmail", { pattern: { re: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, maxLength: 254, text: "an email address" } }),
             clusterIssuers: a.bool("clusterIssuers", true),
         })),
-        metricsServer: read("metricsServer", (a) => ({ kubeletInsecureTls: a.bool("kubeletInsecureTls", false) })),
+        metricsServer: read("metricsServer", (a) => ({
+            kubeletInsecureTls: a.bool("kubeletInsecureTls", false),
+            verifyApiServiceTls: a.bool("verifyApiServiceTls", env !== "dev"),
+        })),
         kubePrometheusStack: read("kubePrometheusStack", (a) => ({
             retention: a.string("retention", { default: env === "prod" ? "30d" : "7d", pattern: { re: /^\d+[hdwy]$/, maxLength: 8, text: "a Prometheus retention such as 15d" } }),
             storageSize: a.quantity("storageSize", env === "prod" ? "100Gi" : "20Gi", { positive: true }),
             storageClass: a.string("storageClass", { pattern: patterns.storageClass }),
             routeAlerts: a.bool("routeAlerts", env === "prod"),
+            controlPlaneMonitoring: a.bool("controlPlaneMonitoring", false),
+            // Two replicas in prod: silences and notification state are gossiped, so one can restart.
+            alertmanagerReplicas: a.int("alertmanagerReplicas", { default: env === "prod" ? 2 : 1, min: 1, max: 5 }),
+            alertmanagerStorageSize: a.quantity("alertmanagerStorageSize", env === "prod" ? "10Gi" : "2Gi", { positive: true }),
         })),
     };
     r.done();

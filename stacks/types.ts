@@ -254,6 +254,11 @@ export interface CertManagerSpec extends AddonSpec {
 export interface MetricsServerSpec extends AddonSpec {
     /** `--kubelet-insecure-tls`, for kind/minikube/kubeadm clusters whose kubelet certs lack IP SANs. Never in prod. */
     readonly kubeletInsecureTls: boolean;
+    /**
+     * The API server verifies metrics-server's serving certificate (the chart generates one and puts
+     * its CA in the APIService) instead of the chart's `insecureSkipTLSVerify: true`.
+     */
+    readonly verifyApiServiceTls: boolean;
 }
 
 export interface KubePrometheusStackSpec extends AddonSpec {
@@ -262,6 +267,15 @@ export interface KubePrometheusStackSpec extends AddonSpec {
     readonly storageClass: string;
     /** Route alerts to the webhook in the `alertWebhookUrl` secret instead of the chart's null receiver. */
     readonly routeAlerts: boolean;
+    /**
+     * Scrape and alert on kube-scheduler, kube-controller-manager, etcd and kube-proxy. Only where
+     * Prometheus can reach their metrics endpoints: managed control planes (EKS, GKE, AKS) hide them
+     * and kubeadm binds them to 127.0.0.1, so the chart's "down" alerts would fire forever.
+     */
+    readonly controlPlaneMonitoring: boolean;
+    readonly alertmanagerReplicas: number;
+    /** Alertmanager's volume (silences and notification state survive restarts). */
+    readonly alertmanagerStorageSize: string;
 }
 
 export interface AddonsConfig {

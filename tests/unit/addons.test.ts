@@ -2,7 +2,7 @@
 // production defaults; switches; chart sources for air-gapped clusters; ordering edges.
 
 import * as assert from "assert/strict";
-import { mergeValues } from "../../components/addons";
+import { mergeValues, retentionSize } from "../../components/addons";
 import { FAKE_SECRETS, Program, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -87,8 +87,58 @@ describe("cluster add-ons", () => {
         assert.equal(ps.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "100Gi");
         assert.deepEqual(v.grafana.admin, { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
         assert.deepEqual(v.grafana.sidecar.dashboards, { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" });
-        assert.deepEqual(v.alertmanager.alertmanagerSpec, { useExistingSecret: true, configSecret: "alertmanager-platform-config" });
-        assert.deepEqual(release(dev, "kube-prometheus-stack").values.alertmanager.alertmanagerSpec, {});
+        const amClaim = (size: string) => ({ volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } } });
+        assert.deepEqual(v.alertmanager.alertmanagerSpec, { replicas: 2, storage: amClaim("10Gi"), useExistingSecret: true, configSecret: "alertmanager-platform-config" });
+        assert.deepEqual(release(dev, "kube-prometheus-stack").values.alertmanager.alertmanagerSpec, { replicas: 1, storage: amClaim("2Gi") });
+    });
+
+    it("prunes Prometheus data at 85 % of its volume before the volume fills", () => {
+        assert.equal(release(prod, "kube-prometheus-stack").values.prometheus.prometheusSpec.retentionSize, "87040MB");
+        assert.equal(release(dev, "kube-prometheus-stack").values.prometheus.prometheusSpec.retentionSize, "17408MB");
+        assert.equal(retentionSize("1Gi"), "870MB");
+        assert.equal(retentionSize("500M"), "405MB");
+    });
+
+    it("leaves control-plane monitors and their alerts off unless the cluster exposes them", async () => {
+        const off = release(prod, "kube-prometheus-stack").values;
+        for (const c of ["kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy"]) {
+            assert.deepEqual(off[c], { enabled: false }, c);
+        }
+        assert.deepEqual(off.defaultRules, { rules: { etcd: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false, kubeControllerManager: false, kubeProxy: false } });
+        const c = stackConfig("dev");
+        c.addons = { ...(c.addons as object), kubePrometheusStack: { ...(c.addons as any).kubePrometheusStack, controlPlaneMonitoring: true } }; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const on = release(await runProgram("dev", c, FAKE_SECRETS), "kube-prometheus-stack").values;
+        assert.deepEqual(on.kubeEtcd, { enabled: true });
+        assert.equal(on.defaultRules.rules.etcd, true);
+    });
+
+    it("keeps the chart's Watchdog and InfoInhibitor routing and inhibit rules in the prod Alertmanager config", () => {
+        const config = JSON.parse(unwrap(prod.get("kubernetes:core/v1:Secret", "addons-alertmanager-config").inputs.stringData).value["alertmanager.yaml"]);
+        assert.equal(config.route.receiver, "webhook");
+        assert.deepEqual(config.route.routes, [{ receiver: "null", matchers: ['alertname =~ "InfoInhibitor|Watchdog"'] }]);
+        assert.deepEqual(config.receivers.map((r: { name: string }) => r.name), ["null", "webhook"]);
+        assert.deepEqual(config.receivers[0], { name: "null" }, "the null receiver sends nothing");
+        assert.deepEqual(config.inhibit_rules, [
+            { source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname"] },
+            { source_matchers: ["severity = warning"], target_matchers: ["severity = info"], equal: ["namespace", "alertname"] },
+            { source_matchers: ["alertname = InfoInhibitor"], target_matchers: ["severity = info"], equal: ["namespace"] },
+            { target_matchers: ["alertname = InfoInhibitor"] },
+        ]);
+    });
+
+    it("gives every cert-manager component requests and limits", () => {
+        const v = release(prod, "cert-manager").values;
+        for (const [component, resources] of [[v, v.resources], ["webhook", v.webhook.resources], ["cainjector", v.cainjector.resources], ["startupapicheck", v.startupapicheck.resources]]) {
+            assert.ok(resources.requests.cpu && resources.requests.memory && resources.limits.memory, String(component));
+        }
+        assert.deepEqual(v.cainjector.resources, { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } });
+    });
+
+    it("has the API server verify metrics-server's certificate outside dev", () => {
+        assert.deepEqual(release(prod, "metrics-server").values.tls, { type: "helm" });
+        assert.deepEqual(release(prod, "metrics-server").values.apiService, { insecureSkipTLSVerify: false });
+        assert.equal("tls" in release(dev, "metrics-server").values, false);
+        assert.equal("apiService" in release(dev, "metrics-server").values, false);
     });
 
     it("never puts a secret into Release values; the chart reads Secrets the program creates", () => {
@@ -104,7 +154,7 @@ describe("cluster add-ons", () => {
         assert.deepEqual(grafana, { secret: true, value: { "admin-user": "admin", "admin-password": FAKE_SECRETS.grafanaAdminPassword } });
         const am = unwrap(prod.get("kubernetes:core/v1:Secret", "addons-alertmanager-config").inputs.stringData);
         assert.equal(am.secret, true);
-        assert.equal(JSON.parse(am.value["alertmanager.yaml"]).receivers[0].webhook_configs[0].url, FAKE_SECRETS.alertWebhookUrl);
+        assert.equal(JSON.parse(am.value["alertmanager.yaml"]).receivers[1].webhook_configs[0].url, FAKE_SECRETS.alertWebhookUrl);
         assert.deepEqual(prod.dependsOn(prod.get(RELEASE, "addons-kube-prometheus-stack")).sort(), [
             "kubernetes:core/v1:Secret addons-alertmanager-config", "kubernetes:core/v1:Secret addons-grafana-admin",
         ]);
