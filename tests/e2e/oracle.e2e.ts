@@ -81,7 +81,7 @@ const CLASSES: RefusalClass[] = [
         object: {
             kind: "LimitRange", name: "kaizen-studio-dev-limits",
             edit: (o) => { o.spec.limits[0].defaultRequest.cpu = "2"; o.spec.limits[0].default.cpu = "1"; },
-            refusal: /default request value must be less than or equal to default limit value/,
+            refusal: /default request value 2 is greater than default limit value 1/,
         },
     },
     {

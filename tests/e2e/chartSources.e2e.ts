@@ -1,0 +1,167 @@
+// The add-ons' three kinds of chart source, each served on loopback by this test and installed by a
+// real `pulumi up` through the real provider (README: Configuration, add-ons):
+//   - a Helm HTTP repository (index.yaml + archives, `helm repo index`) served by a Node.js server;
+//   - an OCI registry (the CNCF distribution registry, built from the Go module proxy) over TLS with
+//     a certificate made for 127.0.0.1, trusted through SSL_CERT_FILE (the provider's Helm cannot
+//     use plain HTTP for OCI);
+//   - a local chart archive (`.tgz` path);
+// the fourth add-on keeps the local chart folder the live suite uses. The charts are the project's
+// stand-ins (tests/fixtures/charts), packaged here with their real names and versions.
+
+import * as assert from "assert/strict";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { CHARTS, LiveWorkspace, changes, createLiveWorkspace, kubectl, kubectlJson } from "./live";
+
+/** The registry release built for this test (a Go module the proxy serves). */
+const REGISTRY_MODULE = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2";
+
+/** A static file server on loopback: `node -e REPO_SERVER <dir> <port>`. */
+const REPO_SERVER = `
+const fs = require("fs"), http = require("http"), path = require("path");
+const [dir, port] = process.argv.slice(1);
+http.createServer((req, res) => {
+    const file = path.join(dir, path.basename(decodeURIComponent(req.url.split("?")[0])));
+    fs.readFile(file, (err, data) => err ? res.writeHead(404).end() : res.writeHead(200).end(data));
+}).listen(Number(port), "127.0.0.1");
+`;
+
+function chartVersion(chart: string): string {
+    return (parse(fs.readFileSync(path.join(CHARTS, chart, "Chart.yaml"), "utf8")) as { version: string }).version;
+}
+
+/** The registry binary, built once into the toolchain cache's tools folder. */
+function registryBinary(): string {
+    const dir = path.join(os.homedir(), ".cache", "platform-toolchain", "tools", REGISTRY_MODULE.replace(/[/@]/g, "_"));
+    const bin = path.join(dir, "registry");
+    if (!fs.existsSync(bin)) {
+        execFileSync("go", ["install", "-trimpath", REGISTRY_MODULE], { env: { ...process.env, GOBIN: dir, GOFLAGS: "" }, stdio: "inherit" });
+    }
+    return bin;
+}
+
+function listen(server: http.Server): Promise<number> {
+    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** A free loopback port (the registry takes its address from its config file). */
+async function freePort(): Promise<number> {
+    const s = http.createServer();
+    const port = await listen(s);
+    await new Promise((r) => s.close(r));
+    return port;
+}
+
+async function waitFor(url: string, ca?: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+        const r = spawnCurl(url, ca);
+        if (r === 0) {
+            return;
+        }
+        await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`${url} did not answer`);
+}
+
+function spawnCurl(url: string, ca?: string): number {
+    try {
+        execFileSync("curl", ["-sf", ...(ca ? ["--cacert", ca] : []), url], { stdio: "ignore" });
+        return 0;
+    } catch {
+        return 1;
+    }
+}
+
+describe("add-on chart sources served on loopback (HTTP repository, OCI registry, local archive)", function () {
+    let tmp: string;
+    let repo: ChildProcess | undefined;
+    let registry: ChildProcess | undefined;
+    let ws: LiveWorkspace;
+    let repoUrl: string;
+    let ociRef: string;
+    let archive: string;
+
+    before(async function () {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "chart-sources-"));
+        const repoDir = path.join(tmp, "repo");
+        fs.mkdirSync(repoDir);
+        for (const chart of ["ingress-nginx", "cert-manager", "metrics-server"]) {
+            execFileSync("helm", ["package", path.join(CHARTS, chart), "-d", repoDir], { stdio: "pipe" });
+        }
+
+        // The HTTP repository: index.yaml with absolute URLs, archives beside it. Served by its own
+        // process: this one blocks while the CLI runs.
+        const repoPort = await freePort();
+        repoUrl = `http://127.0.0.1:${repoPort}`;
+        execFileSync("helm", ["repo", "index", repoDir, "--url", repoUrl]);
+        repo = spawn(process.execPath, ["-e", REPO_SERVER, repoDir, String(repoPort)], { stdio: "ignore" });
+        await waitFor(`${repoUrl}/index.yaml`);
+
+        // The OCI registry over TLS, with a certificate for 127.0.0.1 trusted through SSL_CERT_FILE.
+        const cert = path.join(tmp, "registry.crt");
+        const key = path.join(tmp, "registry.key");
+        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { stdio: "pipe" });
+        const bundle = path.join(tmp, "ca-bundle.pem");
+        fs.writeFileSync(bundle, fs.readFileSync("/etc/ssl/certs/ca-certificates.crt", "utf8") + fs.readFileSync(cert, "utf8"));
+        const port = await freePort();
+        fs.writeFileSync(path.join(tmp, "registry.yml"), [
+            "version: 0.1",
+            "log: {level: warn}",
+            `storage: {filesystem: {rootdirectory: ${path.join(tmp, "oci")}}}`,
+            `http: {addr: "127.0.0.1:${port}", tls: {certificate: ${cert}, key: ${key}}}`,
+        ].join("\n"));
+        registry = spawn(registryBinary(), ["serve", path.join(tmp, "registry.yml")], { stdio: "ignore" });
+        await waitFor(`https://127.0.0.1:${port}/v2/`, cert);
+        execFileSync("helm", ["push", path.join(repoDir, `cert-manager-${chartVersion("cert-manager")}.tgz`), `oci://127.0.0.1:${port}/charts`, "--ca-file", cert], { stdio: "pipe" });
+        ociRef = `oci://127.0.0.1:${port}/charts/cert-manager`;
+        archive = path.join(repoDir, `metrics-server-${chartVersion("metrics-server")}.tgz`);
+
+        ws = createLiveWorkspace();
+        ws.env.SSL_CERT_FILE = bundle;
+        ws.initStack("dev");
+        ws.editConfig("dev", (c) => {
+            const a = c["platform:addons"] as Record<string, Record<string, unknown>>;
+            Object.assign(a.ingressNginx, { chart: "ingress-nginx", repository: repoUrl, version: chartVersion("ingress-nginx") });
+            Object.assign(a.certManager, { chart: ociRef, repository: "", version: chartVersion("cert-manager") });
+            Object.assign(a.metricsServer, { chart: archive, repository: "" });
+        });
+    });
+
+    after(function () {
+        if (ws) {
+            ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "dev"], { ok: false });
+            // What destroy keeps by design (data claims in the retained namespace, CRDs kept by the
+            // charts) goes too, so the next suite starts from an empty cluster.
+            kubectl(["delete", "namespace", "kaizen-studio-dev", "--wait=true", "--timeout=120s"]);
+            kubectl(["delete", "crd", "clusterissuers.cert-manager.io", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com", "--ignore-not-found"]);
+            kubectl(["delete", "namespace", "ingress-nginx", "cert-manager", "monitoring", "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+            ws.dispose();
+        }
+        registry?.kill();
+        repo?.kill();
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("installs each add-on from its source with pulumi up, and a second preview is clean", function () {
+        ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
+        const state = JSON.parse(ws.pulumi(["stack", "export", "--stack", "dev"]).stdout) as { deployment: { resources: { type: string; urn: string; outputs?: Record<string, any> }[] } }; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const release = (name: string) => state.deployment.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.urn.endsWith(`::addons-${name}`))?.outputs;
+        assert.equal(release("ingress-nginx")?.repositoryOpts?.repo, repoUrl);
+        assert.equal(release("cert-manager")?.chart, ociRef);
+        assert.equal(release("metrics-server")?.chart, archive);
+        for (const [name, ns, version] of [["ingress-nginx", "ingress-nginx", "4.13.3"], ["cert-manager", "cert-manager", "v1.18.2"], ["metrics-server", "kube-system", "3.13.0"]]) {
+            assert.equal(release(name)?.status?.status, "deployed", name);
+            assert.equal(release(name)?.status?.version, version, name);
+            // Helm's own record of the release, in the cluster.
+            const secrets = kubectlJson(["get", "secrets", "-n", ns, "-l", `owner=helm,name=${name}`]).items as { metadata: { labels: Record<string, string> } }[];
+            assert.deepEqual(secrets.map((s) => s.metadata.labels.status), ["deployed"], name);
+        }
+        assert.deepEqual(changes(ws, "dev"), []);
+    });
+});
