@@ -164,4 +164,43 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
         }
         assert.deepEqual(changes(ws, "dev"), []);
     });
+
+    /** Packages a stand-in chart at `version`, optionally with an extra template, and returns the archive. */
+    function variant(chart: string, version: string, extraTemplate?: string): string {
+        const dir = path.join(tmp, `${chart}-${version}`);
+        fs.cpSync(path.join(CHARTS, chart), dir, { recursive: true });
+        if (extraTemplate) {
+            fs.writeFileSync(path.join(dir, "templates", "extra.yaml"), extraTemplate);
+        }
+        execFileSync("helm", ["package", dir, "--version", version, "-d", path.join(tmp, "variants")], { stdio: "pipe" });
+        return path.join(tmp, "variants", `${chart}-${version}.tgz`);
+    }
+    const helmRevisions = (name: string, ns: string) =>
+        (kubectlJson(["get", "secrets", "-n", ns, "-l", `owner=helm,name=${name}`]).items as { metadata: { labels: Record<string, string> } }[])
+            .map((s) => [Number(s.metadata.labels.version), s.metadata.labels.status] as const).sort((a, b) => a[0] - b[0]);
+    const image = () => kubectlJson(["get", "deployment", "metrics-server", "-n", "kube-system"]).spec.template.spec.containers[0].image as string;
+
+    it("upgrades only the release whose chart version changed", function () {
+        const bumped = variant("metrics-server", "3.13.1");
+        ws.editConfig("dev", (c) => { (c["platform:addons"] as Record<string, Record<string, unknown>>).metricsServer.chart = bumped; });
+        assert.deepEqual(changes(ws, "dev"), ["update kubernetes:helm.sh/v3:Release addons-metrics-server"]);
+        ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
+        assert.equal(image(), "registry.invalid/stand-in/metrics-server:3.13.1");
+        assert.deepEqual(helmRevisions("metrics-server", "kube-system"), [[1, "superseded"], [2, "deployed"]]);
+        assert.deepEqual(changes(ws, "dev"), []);
+    });
+
+    it("rolls a failed upgrade back (atomic), the stack reporting the failure and the old release serving", function () {
+        // The API server refuses the extra object (an invalid name), so the upgrade fails part-way.
+        const broken = variant("metrics-server", "3.13.2", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Not_A_Valid_Name}\ndata: {}\n");
+        ws.editConfig("dev", (c) => { (c["platform:addons"] as Record<string, Record<string, unknown>>).metricsServer.chart = broken; });
+        const r = ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"], { ok: false });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stdout + r.stderr, /addons-metrics-server/);
+        assert.match(r.stdout + r.stderr, /rolled back|atomic/i);
+        assert.equal(image(), "registry.invalid/stand-in/metrics-server:3.13.1", "the previous release still runs");
+        const revisions = helmRevisions("metrics-server", "kube-system");
+        assert.deepEqual(revisions.at(-1), [revisions.length, "deployed"], "the rollback is the deployed revision");
+        assert.ok(revisions.some(([, status]) => status === "failed"), `a failed revision is recorded: ${JSON.stringify(revisions)}`);
+    });
 });
