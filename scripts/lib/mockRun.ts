@@ -41,9 +41,16 @@ export interface Program {
 export function stackConfig(stack: string): Record<string, unknown> {
     const committed = path.join(ROOT, `Pulumi.${stack}.yaml`);
     const file = stack === "local" || !fs.existsSync(committed) ? path.join(ROOT, "stacks", `${stack}.yaml`) : committed;
-    const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
-    return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v]));
+    if (!parsedStackFiles.has(file)) {
+        const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+        parsedStackFiles.set(file, JSON.stringify(Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v]))));
+    }
+    // A fresh copy each time: callers edit it.
+    return JSON.parse(parsedStackFiles.get(file) as string) as Record<string, unknown>;
 }
+
+/** Stack files parsed once per process (YAML parsing is a noticeable part of a test run). */
+const parsedStackFiles = new Map<string, string>();
 
 function toConfigString(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
@@ -65,6 +72,20 @@ export async function runProgram(stack: string, config: Record<string, unknown>,
     previousOutputs: Record<string, unknown> = {}): Promise<Program> {
     const resources: Recorded[] = [];
     lastRun.resources = resources;
+    // The SDK records a stack trace for every promise it creates (runtime/debuggable.ts), and under
+    // ts-node each trace is source-mapped: most of a run's time. Nothing reads those traces here, so
+    // frames are off while the program runs (errors the program throws carry their message).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return await evaluate(stack, config, secrets, previousOutputs, resources);
+    } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+    }
+}
+
+async function evaluate(stack: string, config: Record<string, unknown>, secrets: Record<string, string>,
+    previousOutputs: Record<string, unknown>, resources: Recorded[]): Promise<Program> {
     const options = new Map<string, { opts: pulumi.CustomResourceOptions; resource: pulumi.Resource }>();
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
