@@ -544,6 +544,21 @@ describe("config validation", () => {
         assert.deepEqual([...declared].sort(), [...SETTING_KEYS, ...SECRET_KEYS].sort());
     });
 
+    it("agrees with Pulumi.yaml's declarations: each declared default is accepted and a value of another type is refused at its key", () => {
+        const declared = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type: string; default: unknown }> }).config;
+        const atKey = (key: string, problems: readonly string[]) => problems.filter((p) => p.startsWith(`${key}:`) || p.startsWith(`${key}.`));
+        const wrong: Record<string, unknown> = { string: { not: "a string" }, boolean: "yes", integer: "many", object: "not an object", array: "not a list" };
+        // Keys whose declared default is "unset", which validation then requires.
+        const required = new Set(["environment", "services"]);
+        for (const key of SETTING_KEYS) {
+            const { type, default: def } = declared[key];
+            if (!required.has(key)) {
+                assert.deepEqual(atKey(key, problemsOf("dev", edited("dev", (c) => { c[key] = def; }))), [], `${key}: its declared default ${JSON.stringify(def)}`);
+            }
+            assert.notDeepEqual(atKey(key, problemsOf("dev", edited("dev", (c) => { c[key] = wrong[type]; }))), [], `${key} (declared ${type}) accepts ${JSON.stringify(wrong[type])}`);
+        }
+    });
+
     it("reads image references as the container runtimes do (cases the API-server oracle's image check found)", () => {
         const accepts = (image: string) => problemsOf("dev", edited("dev", (c) => { svc(c, "frontend").image = image; })).length === 0;
         // An upper-case or bracketed first component is a registry host; sha384/sha512 digests are valid.
