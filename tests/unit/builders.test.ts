@@ -16,7 +16,10 @@ const service = (name: string) => {
     assert.ok(s, name);
     return s;
 };
-const dataArgs = { namespace: "kaizen-studio", appName: "kaizen-studio", labels: { tier: "data" }, checksumKey: "k", exporter: true, networkPolicy: {} };
+const dataArgs = { namespace: "kaizen-studio", appName: "kaizen-studio", labels: { tier: "data" }, checksumKey: "k", exporter: true, networkPolicy: { podSelector: {} } };
+// The builders return Pulumi input types (each field may be an Output); these tests read plain values.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const plain = (x: unknown): any => x;
 
 describe("workload spec builders (pure)", () => {
     it("scales the prod backend 3-20 on 60 % CPU and 80 % memory, down one pod a minute after a 300 s window", () => {
@@ -40,12 +43,12 @@ describe("workload spec builders (pure)", () => {
         const args: WebServiceArgs = {
             namespace: "kaizen-studio", appName: "kaizen-studio", service: service("backend"), labels: { tier: "web" }, env: {},
             secretEnv: { JWT_SECRET_KEY: "x" }, checksumKey: "k", dependencies: [{ name: "postgres", host: "postgres", port: 5432 }],
-            initImage: "busybox:1.36.1", networkPolicy: {},
+            initImage: "busybox:1.36.1", networkPolicy: { podSelector: {} },
         };
-        const d = deploymentSpec(args, "backend", { config: "c", secret: "s" });
+        const d = plain(deploymentSpec(args, "backend", { config: "c", secret: "s" }));
         assert.equal("replicas" in d, false);
         assert.deepEqual(d.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
-        const pod = d.template.spec as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const pod = d.template.spec;
         assert.equal(pod.automountServiceAccountToken, false);
         assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } });
         const c = pod.containers[0];
@@ -55,35 +58,35 @@ describe("workload spec builders (pure)", () => {
         assert.deepEqual(c.envFrom, [{ configMapRef: { name: "backend-config" } }, { secretRef: { name: "backend-secrets" } }]);
         assert.deepEqual(pod.initContainers.map((i: { name: string }) => i.name), ["wait-for-postgres"]);
         assert.deepEqual(d.template.metadata?.annotations, { "checksum/config": "c", "checksum/secret": "s" });
-        const noSecrets = deploymentSpec({ ...args, service: service("frontend"), secretEnv: {}, dependencies: [] }, "frontend", { config: "c", secret: "s" });
+        const noSecrets = plain(deploymentSpec({ ...args, service: service("frontend"), secretEnv: {}, dependencies: [] }, "frontend", { config: "c", secret: "s" }));
         assert.equal(noSecrets.replicas, 2);
-        assert.deepEqual((noSecrets.template.spec as any).containers[0].envFrom, [{ configMapRef: { name: "frontend-config" } }]); // eslint-disable-line @typescript-eslint/no-explicit-any
-        assert.deepEqual((noSecrets.template.spec as any).initContainers, []); // eslint-disable-line @typescript-eslint/no-explicit-any
+        assert.deepEqual(noSecrets.template.spec.containers[0].envFrom, [{ configMapRef: { name: "frontend-config" } }]);
+        assert.deepEqual(noSecrets.template.spec.initContainers, []);
     });
 
     it("builds PostgreSQL's StatefulSet: one replica, claims retained, a 100Gi claim, 1Gi /dev/shm, the password sync hook", () => {
-        const sts = statefulSetSpec({ ...dataArgs, spec: prod.postgres, password: "p" }, "c", "s");
+        const sts = plain(statefulSetSpec({ ...dataArgs, spec: prod.postgres, password: "p" }, "c", "s"));
         assert.equal(sts.replicas, 1);
         assert.equal(sts.serviceName, "postgres-headless");
         assert.deepEqual(sts.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
-        assert.deepEqual((sts.volumeClaimTemplates as any)[0].spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Gi" } } }); // eslint-disable-line @typescript-eslint/no-explicit-any
-        const pod = sts.template.spec as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+        assert.deepEqual((sts.volumeClaimTemplates)[0].spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Gi" } } });
+        const pod = sts.template.spec;
         assert.deepEqual(pod.volumes.find((v: { name: string }) => v.name === "shm"), { name: "shm", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } });
         assert.equal(SHM_SIZE, "1Gi");
         assert.deepEqual(pod.containers.map((c: { name: string }) => c.name), ["postgres", "postgres-exporter"]);
         assert.deepEqual(pod.containers[0].lifecycle, { postStart: { exec: { command: PASSWORD_SYNC_COMMAND } } });
         assert.equal(pod.containers[0].startupProbe.failureThreshold * pod.containers[0].startupProbe.periodSeconds, 300);
-        const withoutExporter = statefulSetSpec({ ...dataArgs, exporter: false, spec: prod.postgres, password: "p" }, "c", "s");
-        assert.deepEqual((withoutExporter.template.spec as any).containers.map((c: { name: string }) => c.name), ["postgres"]); // eslint-disable-line @typescript-eslint/no-explicit-any
+        const withoutExporter = plain(statefulSetSpec({ ...dataArgs, exporter: false, spec: prod.postgres, password: "p" }, "c", "s"));
+        assert.deepEqual(withoutExporter.template.spec.containers.map((c: { name: string }) => c.name), ["postgres"]);
     });
 
     it("builds Redis's Deployment: Recreate on its one claim, AOF, maxmemory from config, the password from the environment", () => {
-        const d = redisDeploymentSpec({ ...dataArgs, spec: prod.redis, password: "p" }, "s");
+        const d = plain(redisDeploymentSpec({ ...dataArgs, spec: prod.redis, password: "p" }, "s"));
         assert.equal(d.replicas, 1);
         assert.deepEqual(d.strategy, { type: "Recreate" });
-        const c = (d.template.spec as any).containers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const c = (d.template.spec).containers[0];
         assert.deepEqual(c.args, ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--maxmemory", "768mb", "--maxmemory-policy", "allkeys-lru", "--requirepass", "$(REDIS_PASSWORD)"]);
-        assert.deepEqual((d.template.spec as any).volumes, [{ name: "data", persistentVolumeClaim: { claimName: "redis-data" } }]); // eslint-disable-line @typescript-eslint/no-explicit-any
+        assert.deepEqual(d.template.spec.volumes, [{ name: "data", persistentVolumeClaim: { claimName: "redis-data" } }]);
     });
 
     it("URL-encodes credentials in connection URLs", () => {
@@ -93,11 +96,11 @@ describe("workload spec builders (pure)", () => {
     });
 
     it("turns the prod quota into a ResourceQuota and LimitRange", () => {
-        const q = resourceQuotaSpec(prod.quota);
+        const q = plain(resourceQuotaSpec(prod.quota));
         assert.deepEqual(Object.keys(q.hard as object).sort(), ["limits.cpu", "limits.memory", "persistentvolumeclaims", "pods", "requests.cpu", "requests.memory", "requests.storage"]);
-        const lr = limitRangeSpec(prod.quota);
-        assert.deepEqual((lr.limits as any)[0].type, "Container"); // eslint-disable-line @typescript-eslint/no-explicit-any
-        assert.deepEqual((lr.limits as any)[0].defaultRequest, prod.quota.defaultRequest); // eslint-disable-line @typescript-eslint/no-explicit-any
-        assert.deepEqual((lr.limits as any)[0].default, prod.quota.defaultLimit); // eslint-disable-line @typescript-eslint/no-explicit-any
+        const lr = plain(limitRangeSpec(prod.quota));
+        assert.deepEqual((lr.limits)[0].type, "Container");
+        assert.deepEqual((lr.limits)[0].defaultRequest, prod.quota.defaultRequest);
+        assert.deepEqual((lr.limits)[0].default, prod.quota.defaultLimit);
     });
 });
