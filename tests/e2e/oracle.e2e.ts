@@ -5,8 +5,10 @@
 // stack's rendered object with that one field changed).
 
 import * as assert from "assert/strict";
+import { spawnSync } from "child_process";
+import * as path from "path";
 import { renderStack } from "../../scripts/render";
-import { stackConfig } from "../../scripts/lib/mockRun";
+import { ROOT, stackConfig } from "../../scripts/lib/mockRun";
 import { ConfigValidationError, resolveConfig } from "../../stacks/config";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import fc from "fast-check";
@@ -92,6 +94,29 @@ const CLASSES: RefusalClass[] = [
     },
 ];
 
+/**
+ * The app's custom resources against the operators' schemas (tests/fixtures/crds/, generated from
+ * their Go API types by scripts/crds.sh): a value the operator's schema forbids is refused.
+ */
+const CUSTOM_RESOURCE_CLASSES: { what: string; kind: string; name: string; edit: (o: Obj) => void; refusal: RegExp }[] = [
+    {
+        what: "a ServiceMonitor scrape interval that is not a Prometheus duration", kind: "ServiceMonitor", name: "backend",
+        edit: (o) => { o.spec.endpoints[0].interval = "30 seconds"; }, refusal: /spec\.endpoints\[0\]\.interval: Invalid value: "30 seconds"/,
+    },
+    {
+        what: "a ServiceMonitor field the operator does not have", kind: "ServiceMonitor", name: "backend",
+        edit: (o) => { o.spec.endpoints[0].scrapeEvery = "30s"; }, refusal: /unknown field "scrapeEvery" in com\.coreos\.monitoring\.v1\.ServiceMonitor\.spec\.endpoints/,
+    },
+    {
+        what: "a PrometheusRule `for` that is not a duration", kind: "PrometheusRule", name: "kaizen-studio-alerts",
+        edit: (o) => { o.spec.groups[0].rules[0].for = "5 minutes"; }, refusal: /spec\.groups\[0\]\.rules\[0\]\.for: Invalid value: "5 minutes"/,
+    },
+    {
+        what: "a ClusterIssuer solver field cert-manager does not have", kind: "ClusterIssuer", name: "letsencrypt-prod",
+        edit: (o) => { o.spec.acme.solvers[0].http01.ingress.className = "nginx"; }, refusal: /unknown field "className" in io\.cert-manager\.v1\.ClusterIssuer\.spec\.acme\.solvers\.http01\.ingress/,
+    },
+];
+
 function problemsOf(raw: Record<string, unknown>): string[] {
     try {
         resolveConfig("dev", raw, { set: SECRET_KEYS, plaintext: [] });
@@ -136,6 +161,30 @@ describe("config validation against the API server (oracle)", function () {
         const answer = dryRun(rendered);
         assert.ok(answer.ok, answer.output);
     });
+
+    it("the committed CRDs are generated from the operators' API types at the pinned versions (scripts/crds.sh)", () => {
+        const r = spawnSync("bash", [path.join(ROOT, "scripts", "crds.sh"), "--check"], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+    });
+
+    for (const stack of ["staging", "prod"]) {
+        it(`accepts every object of the ${stack} stack, its custom resources against the operators' schemas`, async () => {
+            const answer = dryRun((await renderStack(stack)).objects as Obj[]);
+            assert.ok(answer.ok, answer.output);
+        });
+    }
+
+    for (const cls of CUSTOM_RESOURCE_CLASSES) {
+        it(`refuses ${cls.what} (the operator's schema)`, () => {
+            const original = rendered.find((o) => o.kind === cls.kind && o.metadata.name === cls.name);
+            assert.ok(original, `dev renders no ${cls.kind} ${cls.name}`);
+            const changed = JSON.parse(JSON.stringify(original)) as Obj;
+            cls.edit(changed);
+            const answer = dryRun([changed]);
+            assert.equal(answer.ok, false, `the API server accepted ${cls.kind} ${cls.name} with ${cls.what}`);
+            assert.match(answer.output, cls.refusal);
+        });
+    }
 
     for (const cls of CLASSES) {
         it(`refuses ${cls.what}, as the API server does`, () => {
