@@ -68,34 +68,30 @@ export interface ServiceSpec {
     readonly args: readonly string[];
 }
 
-export interface PostgresSpec {
+/** What every data service has (components/dataService.ts builds on it). */
+export interface DataServiceSpec {
     readonly enabled: boolean;
     readonly image: string;
     readonly exporterImage: string;
-    readonly database: string;
-    readonly user: string;
     readonly storageSize: string;
     /** Empty means the cluster's default StorageClass. */
     readonly storageClass: string;
     readonly resources: ResourceSpec;
-    /** postgresql.conf settings, written to the tuning ConfigMap. */
-    readonly settings: Readonly<Record<string, string>>;
-    /** Pulumi `protect` on the StatefulSet, so `pulumi destroy` refuses to delete it. */
+    /** Pulumi `protect` on the workload holding the data, so `pulumi destroy` refuses to delete it. */
     readonly protect: boolean;
     readonly runAsUser: number;
 }
 
-export interface RedisSpec {
-    readonly enabled: boolean;
-    readonly image: string;
-    readonly exporterImage: string;
-    readonly storageSize: string;
-    readonly storageClass: string;
-    readonly resources: ResourceSpec;
+export interface PostgresSpec extends DataServiceSpec {
+    readonly database: string;
+    readonly user: string;
+    /** postgresql.conf settings, written to the tuning ConfigMap. */
+    readonly settings: Readonly<Record<string, string>>;
+}
+
+export interface RedisSpec extends DataServiceSpec {
     readonly maxmemory: string;
     readonly maxmemoryPolicy: string;
-    readonly protect: boolean;
-    readonly runAsUser: number;
 }
 
 /** The ingress controller that serves the stack's IngressClass, and what it does with response headers. */

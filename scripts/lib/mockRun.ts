@@ -43,14 +43,14 @@ export function stackConfig(stack: string): Record<string, unknown> {
     const file = stack === "local" || !fs.existsSync(committed) ? path.join(ROOT, "stacks", `${stack}.yaml`) : committed;
     if (!parsedStackFiles.has(file)) {
         const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
-        parsedStackFiles.set(file, JSON.stringify(Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v]))));
+        parsedStackFiles.set(file, Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^platform:/, ""), v])));
     }
     // A fresh copy each time: callers edit it.
-    return JSON.parse(parsedStackFiles.get(file) as string) as Record<string, unknown>;
+    return structuredClone(parsedStackFiles.get(file) as Record<string, unknown>);
 }
 
 /** Stack files parsed once per process (YAML parsing is a noticeable part of a test run). */
-const parsedStackFiles = new Map<string, string>();
+const parsedStackFiles = new Map<string, Record<string, unknown>>();
 
 function toConfigString(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);

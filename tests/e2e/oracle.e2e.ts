@@ -18,13 +18,16 @@ import { kubeconfig } from "./live";
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A rendered object of the dev stack changed one way, and what the API server says to it. */
+interface ObjectChange { kind: string; name: string; edit: (o: Obj) => void; refusal: RegExp }
+
 interface RefusalClass {
     what: string;
     /** The config mistake, and the start of the problem validation reports for it. */
     config: (c: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
     problem: string;
-    /** The rendered object that value lands in, changed the same way, and what the API server says. */
-    object: { kind: string; name: string; edit: (o: Obj) => void; refusal: RegExp };
+    /** The rendered object that value lands in, changed the same way. */
+    object: ObjectChange;
 }
 
 const CLASSES: RefusalClass[] = [
@@ -98,22 +101,22 @@ const CLASSES: RefusalClass[] = [
  * The app's custom resources against the operators' schemas (tests/fixtures/crds/, generated from
  * their Go API types by scripts/crds.sh): a value the operator's schema forbids is refused.
  */
-const CUSTOM_RESOURCE_CLASSES: { what: string; kind: string; name: string; edit: (o: Obj) => void; refusal: RegExp }[] = [
+const CUSTOM_RESOURCE_CLASSES: { what: string; object: ObjectChange }[] = [
     {
-        what: "a ServiceMonitor scrape interval that is not a Prometheus duration", kind: "ServiceMonitor", name: "backend",
-        edit: (o) => { o.spec.endpoints[0].interval = "30 seconds"; }, refusal: /spec\.endpoints\[0\]\.interval: Invalid value: "30 seconds"/,
+        what: "a ServiceMonitor scrape interval that is not a Prometheus duration",
+        object: { kind: "ServiceMonitor", name: "backend", edit: (o) => { o.spec.endpoints[0].interval = "30 seconds"; }, refusal: /spec\.endpoints\[0\]\.interval: Invalid value: "30 seconds"/ },
     },
     {
-        what: "a ServiceMonitor field the operator does not have", kind: "ServiceMonitor", name: "backend",
-        edit: (o) => { o.spec.endpoints[0].scrapeEvery = "30s"; }, refusal: /unknown field "scrapeEvery" in com\.coreos\.monitoring\.v1\.ServiceMonitor\.spec\.endpoints/,
+        what: "a ServiceMonitor field the operator does not have",
+        object: { kind: "ServiceMonitor", name: "backend", edit: (o) => { o.spec.endpoints[0].scrapeEvery = "30s"; }, refusal: /unknown field "scrapeEvery" in com\.coreos\.monitoring\.v1\.ServiceMonitor\.spec\.endpoints/ },
     },
     {
-        what: "a PrometheusRule `for` that is not a duration", kind: "PrometheusRule", name: "kaizen-studio-alerts",
-        edit: (o) => { o.spec.groups[0].rules[0].for = "5 minutes"; }, refusal: /spec\.groups\[0\]\.rules\[0\]\.for: Invalid value: "5 minutes"/,
+        what: "a PrometheusRule `for` that is not a duration",
+        object: { kind: "PrometheusRule", name: "kaizen-studio-alerts", edit: (o) => { o.spec.groups[0].rules[0].for = "5 minutes"; }, refusal: /spec\.groups\[0\]\.rules\[0\]\.for: Invalid value: "5 minutes"/ },
     },
     {
-        what: "a ClusterIssuer solver field cert-manager does not have", kind: "ClusterIssuer", name: "letsencrypt-prod",
-        edit: (o) => { o.spec.acme.solvers[0].http01.ingress.className = "nginx"; }, refusal: /unknown field "className" in io\.cert-manager\.v1\.ClusterIssuer\.spec\.acme\.solvers\.http01\.ingress/,
+        what: "a ClusterIssuer solver field cert-manager does not have",
+        object: { kind: "ClusterIssuer", name: "letsencrypt-prod", edit: (o) => { o.spec.acme.solvers[0].http01.ingress.className = "nginx"; }, refusal: /unknown field "className" in io\.cert-manager\.v1\.ClusterIssuer\.spec\.acme\.solvers\.http01\.ingress/ },
     },
 ];
 
@@ -131,6 +134,17 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 
 describe("config validation against the API server (oracle)", function () {
     let rendered: Obj[];
+
+    /** Dry-runs one rendered object with `change` applied; the API server must refuse it as stated. */
+    const assertRefused = (what: string, change: ObjectChange) => {
+        const original = rendered.find((o) => o.kind === change.kind && o.metadata.name === change.name);
+        assert.ok(original, `dev renders no ${change.kind} ${change.name}`);
+        const changed = structuredClone(original);
+        change.edit(changed);
+        const answer = dryRun([changed]);
+        assert.equal(answer.ok, false, `the API server accepted ${change.kind} ${changed.metadata.name} with ${what}`);
+        assert.match(answer.output, change.refusal);
+    };
 
     before(async function () {
         kubeconfig();
@@ -175,31 +189,16 @@ describe("config validation against the API server (oracle)", function () {
     }
 
     for (const cls of CUSTOM_RESOURCE_CLASSES) {
-        it(`refuses ${cls.what} (the operator's schema)`, () => {
-            const original = rendered.find((o) => o.kind === cls.kind && o.metadata.name === cls.name);
-            assert.ok(original, `dev renders no ${cls.kind} ${cls.name}`);
-            const changed = JSON.parse(JSON.stringify(original)) as Obj;
-            cls.edit(changed);
-            const answer = dryRun([changed]);
-            assert.equal(answer.ok, false, `the API server accepted ${cls.kind} ${cls.name} with ${cls.what}`);
-            assert.match(answer.output, cls.refusal);
-        });
+        it(`refuses ${cls.what} (the operator's schema)`, () => assertRefused(cls.what, cls.object));
     }
 
     for (const cls of CLASSES) {
         it(`refuses ${cls.what}, as the API server does`, () => {
-            const raw = JSON.parse(JSON.stringify(stackConfig("dev"))) as Record<string, unknown>;
+            const raw = stackConfig("dev");
             cls.config(raw);
             const problems = problemsOf(raw);
             assert.ok(problems.some((p) => p.startsWith(cls.problem)), `validation: no problem starting with ${cls.problem}; got:\n  ${problems.join("\n  ")}`);
-
-            const original = rendered.find((o) => o.kind === cls.object.kind && o.metadata.name === cls.object.name);
-            assert.ok(original, `dev renders no ${cls.object.kind} ${cls.object.name}`);
-            const changed = JSON.parse(JSON.stringify(original)) as Obj;
-            cls.object.edit(changed);
-            const answer = dryRun([changed]);
-            assert.equal(answer.ok, false, `the API server accepted ${cls.object.kind} ${changed.metadata.name} with ${cls.what}`);
-            assert.match(answer.output, cls.object.refusal);
+            assertRefused(cls.what, cls.object);
         });
     }
 });

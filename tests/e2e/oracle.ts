@@ -17,6 +17,7 @@ import { renderConfig } from "../../scripts/render";
 import { ROOT, stackConfig } from "../../scripts/lib/mockRun";
 import { resolveConfig } from "../../stacks/config";
 import { SECRET_KEYS } from "../../stacks/secrets";
+import { kubectl } from "./live";
 
 type Raw = Record<string, unknown>;
 type K8sObject = { kind: string; metadata: { name: string; namespace?: string } };
@@ -75,7 +76,7 @@ export const stackConfigs = fc.record({
     podLabels: optional(fc.dictionary(labelKey, labelValue, { minKeys: 1, maxKeys: 2 })),
     defaultRequestCpu: optional(cpuRequest),
 }, { requiredKeys: [] }).map((g) => {
-    const c = JSON.parse(JSON.stringify(stackConfig("dev"))) as Raw;
+    const c = stackConfig("dev");
     const set = <T>(value: T | undefined, apply: (v: T) => void) => value !== undefined && apply(value);
     set(g.appName, (v) => { c.appName = v; });
     set(g.namespace, (v) => { c.namespace = v; });
@@ -116,14 +117,10 @@ export function runtimeAcceptsImages(refs: readonly string[]): boolean[] {
     return JSON.parse(r.stdout) as boolean[];
 }
 
-function kubectl(args: string[], input?: string) {
-    return spawnSync("kubectl", args, { input, encoding: "utf8" });
-}
-
 /** CRDs this run installed (never ones that existed before it, e.g. kept by an add-on), deleted by cleanUp. */
 const crdsInstalled: string[] = [];
 
-/** Installs the CRDs the app's custom resources need (the project's stand-ins) where the cluster lacks them. */
+/** Installs the CRDs the app's custom resources need (tests/fixtures/crds/, the operators' schemas) where the cluster lacks them. */
 export function prepareCluster(): void {
     const dir = path.join(ROOT, "tests", "fixtures", "crds");
     for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
