@@ -40,7 +40,7 @@ export function ingressNginxValues(spec: IngressNginxSpec, className: string, hs
             ingressClass: className,
             ingressClassResource: { name: className, enabled: true, default: false, controllerValue: "k8s.io/ingress-nginx" },
             config: {
-                "ssl-protocols": "TLSv1.2 TLSv1.3",
+                "ssl-protocols": spec.sslProtocols.join(" "),
                 hsts: "true",
                 "hsts-max-age": String(hstsMaxAgeSeconds),
                 "hsts-include-subdomains": "true",

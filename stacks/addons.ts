@@ -59,6 +59,19 @@ function readAddon(r: ObjectReader, def: AddonDefaults, enabledByDefault: boolea
     };
 }
 
+/** TLS versions the controller may offer; older ones have known attacks and no browser needs them. */
+export const SSL_PROTOCOLS = ["TLSv1.2", "TLSv1.3"] as const;
+
+function readSslProtocols(a: ObjectReader): string[] {
+    const list = a.stringList("sslProtocols", SSL_PROTOCOLS);
+    const bad = list.filter((p) => !(SSL_PROTOCOLS as readonly string[]).includes(p));
+    if (bad.length > 0 || list.length === 0 || new Set(list).size !== list.length) {
+        a.errors.add(a.key("sslProtocols"), list, `must list one or both of ${SSL_PROTOCOLS.join(", ")}, each once (TLS 1.0 and 1.1 are not offered)`);
+        return [...SSL_PROTOCOLS];
+    }
+    return list;
+}
+
 export function readAddons(r: ObjectReader, env: Environment): AddonsConfig {
     const read = <T extends object>(name: AddonName, extra: (a: ObjectReader) => T): AddonSpec & T => {
         const a = r.object(name);
@@ -67,7 +80,10 @@ export function readAddons(r: ObjectReader, env: Environment): AddonsConfig {
         return spec;
     };
     const addons: AddonsConfig = {
-        ingressNginx: read("ingressNginx", (a) => ({ replicas: a.int("replicas", { default: env === "prod" ? 2 : 1, min: 1 }) })),
+        ingressNginx: read("ingressNginx", (a) => ({
+            replicas: a.int("replicas", { default: env === "prod" ? 2 : 1, min: 1 }),
+            sslProtocols: readSslProtocols(a),
+        })),
         certManager: read("certManager", (a) => ({
             acmeEmail: a.string("acmeEmail", { pattern: { re: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, maxLength: 254, text: "an email address" } }),
             clusterIssuers: a.bool("clusterIssuers", true),

@@ -238,6 +238,8 @@ export interface AddonSpec extends ChartSource {
 
 export interface IngressNginxSpec extends AddonSpec {
     readonly replicas: number;
+    /** TLS versions the controller offers (`ssl-protocols`), e.g. only TLSv1.3. */
+    readonly sslProtocols: readonly string[];
 }
 
 export interface CertManagerSpec extends AddonSpec {

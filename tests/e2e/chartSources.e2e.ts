@@ -15,21 +15,15 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
+import * as zlib from "zlib";
 import { parse } from "yaml";
 import { CHARTS, LiveWorkspace, changes, createLiveWorkspace, kubectl, kubectlJson } from "./live";
 
 /** The registry release built for this test (a Go module the proxy serves). */
 const REGISTRY_MODULE = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2";
 
-/** A static file server on loopback: `node -e REPO_SERVER <dir> <port>`. */
-const REPO_SERVER = `
-const fs = require("fs"), http = require("http"), path = require("path");
-const [dir, port] = process.argv.slice(1);
-http.createServer((req, res) => {
-    const file = path.join(dir, path.basename(decodeURIComponent(req.url.split("?")[0])));
-    fs.readFile(file, (err, data) => err ? res.writeHead(404).end() : res.writeHead(200).end(data));
-}).listen(Number(port), "127.0.0.1");
-`;
+/** The Helm repository server `npm run up:local` uses too. */
+const REPO_SERVER = path.join(__dirname, "..", "..", "scripts", "lib", "chart-repo.mjs");
 
 function chartVersion(chart: string): string {
     return (parse(fs.readFileSync(path.join(CHARTS, chart, "Chart.yaml"), "utf8")) as { version: string }).version;
@@ -99,7 +93,7 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
         const repoPort = await freePort();
         repoUrl = `http://127.0.0.1:${repoPort}`;
         execFileSync("helm", ["repo", "index", repoDir, "--url", repoUrl]);
-        repo = spawn(process.execPath, ["-e", REPO_SERVER, repoDir, String(repoPort)], { stdio: "ignore" });
+        repo = spawn(process.execPath, [REPO_SERVER, repoDir, String(repoPort)], { stdio: "ignore" });
         await waitFor(`${repoUrl}/index.yaml`);
 
         // The OCI registry over TLS, with a certificate for 127.0.0.1 trusted through SSL_CERT_FILE.
@@ -162,8 +156,18 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
             const secrets = kubectlJson(["get", "secrets", "-n", ns, "-l", `owner=helm,name=${name}`]).items as { metadata: { labels: Record<string, string> } }[];
             assert.deepEqual(secrets.map((s) => s.metadata.labels.status), ["deployed"], name);
         }
+        // cert-manager's post-install hook (a Job) ran to completion before the release was deployed,
+        // and was deleted as its hook-delete-policy says.
+        assert.deepEqual(releaseRecord("cert-manager", "cert-manager").hooks.map((h) => [h.name, h.last_run.phase]), [["cert-manager-startupapicheck", "Succeeded"]]);
+        assert.deepEqual(kubectlJson(["get", "jobs", "-n", "cert-manager"]).items, []);
         assert.deepEqual(changes(ws, "dev"), []);
     });
+
+    /** Helm's record of a release's deployed revision (base64 of gzipped JSON in its Secret). */
+    function releaseRecord(name: string, ns: string): { hooks: { name: string; last_run: { phase: string } }[] } {
+        const secret = kubectlJson(["get", "secrets", "-n", ns, "-l", `owner=helm,name=${name},status=deployed`]).items[0] as { data: { release: string } };
+        return JSON.parse(zlib.gunzipSync(Buffer.from(Buffer.from(secret.data.release, "base64").toString(), "base64")).toString());
+    }
 
     /** Packages a stand-in chart at `version`, optionally with an extra template, and returns the archive. */
     function variant(chart: string, version: string, extraTemplate?: string): string {
@@ -190,6 +194,35 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
         assert.deepEqual(changes(ws, "dev"), []);
     });
 
+    it("waits for the chart's Jobs (waitForJobs) and rolls the release back when one fails", function () {
+        // A Job no node can run, with a deadline: the job controller marks it failed after 5 s. Without
+        // waitForJobs Helm would call the release deployed as soon as the Job object exists.
+        const broken = variant("cert-manager", "v1.18.3", [
+            "apiVersion: batch/v1", "kind: Job", "metadata: {name: never-completes, namespace: {{ .Release.Namespace }}}",
+            "spec:", "  backoffLimit: 0", "  activeDeadlineSeconds: 5", "  template:", "    spec:",
+            "      restartPolicy: Never", "      nodeSelector: {platform.test/no-such-node: \"true\"}",
+            "      automountServiceAccountToken: false",
+            "      securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}",
+            "      containers:", "        - name: never", "          image: registry.invalid/stand-in/never:1",
+            "          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}", "",
+        ].join("\n"));
+        ws.editConfig("dev", (c) => { Object.assign((c["platform:addons"] as Record<string, Record<string, unknown>>).certManager, { chart: broken, version: "v1.18.3" }); });
+        assert.deepEqual(changes(ws, "dev"), ["update kubernetes:helm.sh/v3:Release addons-cert-manager"]);
+        const r = ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"], { ok: false });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stdout + r.stderr, /addons-cert-manager/);
+        assert.match(r.stdout + r.stderr, /never-completes|DeadlineExceeded|BackoffLimitExceeded|job failed/i);
+        const revisions = helmRevisions("cert-manager", "cert-manager");
+        assert.deepEqual(revisions.at(-1), [revisions.length, "deployed"], `the rollback is the deployed revision: ${JSON.stringify(revisions)}`);
+        assert.ok(revisions.some(([, status]) => status === "failed"), `a failed revision is recorded: ${JSON.stringify(revisions)}`);
+        assert.equal(kubectlJson(["get", "deployment", "cert-manager", "-n", "cert-manager"]).spec.template.spec.containers[0].image, "registry.invalid/stand-in/cert-manager:v1.18.2");
+        assert.deepEqual(kubectlJson(["get", "jobs", "-n", "cert-manager"]).items, [], "the failed upgrade's Job went with it (cleanupOnFail)");
+        // Recovery is the config change undone and one more up; then the stack is clean.
+        ws.editConfig("dev", (c) => { Object.assign((c["platform:addons"] as Record<string, Record<string, unknown>>).certManager, { chart: ociRef, version: chartVersion("cert-manager") }); });
+        ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
+        assert.deepEqual(changes(ws, "dev"), []);
+    });
+
     it("rolls a failed upgrade back (atomic), the stack reporting the failure and the old release serving", function () {
         // The API server refuses the extra object (an invalid name), so the upgrade fails part-way.
         const broken = variant("metrics-server", "3.13.2", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Not_A_Valid_Name}\ndata: {}\n");
@@ -203,4 +236,5 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
         assert.deepEqual(revisions.at(-1), [revisions.length, "deployed"], "the rollback is the deployed revision");
         assert.ok(revisions.some(([, status]) => status === "failed"), `a failed revision is recorded: ${JSON.stringify(revisions)}`);
     });
+
 });

@@ -161,6 +161,16 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "monitoring.enabled: true is not allowed: needs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule): set addons.kubePrometheusStack.enabled: true, or monitoring.crdsFromCluster: true where the cluster already has them, or monitoring.enabled: false",
     },
     {
+        what: "a TLS version older than 1.2 at the ingress controller", stack: "dev",
+        edit: (c) => { (c.addons as Raw).ingressNginx = { enabled: true, sslProtocols: ["TLSv1.1", "TLSv1.3"] }; },
+        problem: 'addons.ingressNginx.sslProtocols: ["TLSv1.1","TLSv1.3"] is not allowed: must list one or both of TLSv1.2, TLSv1.3, each once (TLS 1.0 and 1.1 are not offered)',
+    },
+    {
+        what: "no TLS version at the ingress controller", stack: "dev",
+        edit: (c) => { (c.addons as Raw).ingressNginx = { enabled: true, sslProtocols: [] }; },
+        problem: "addons.ingressNginx.sslProtocols: [] is not allowed: must list one or both of TLSv1.2, TLSv1.3, each once (TLS 1.0 and 1.1 are not offered)",
+    },
+    {
         what: "insecure kubelet TLS in prod", stack: "prod",
         edit: (c) => { (c.addons as Raw).metricsServer = { enabled: true, kubeletInsecureTls: true }; },
         problem: "addons.metricsServer.kubeletInsecureTls: true is not allowed: must be false in prod",
@@ -389,7 +399,13 @@ describe("config validation", () => {
         const cfg = resolveConfig("local", raw, { set: [], plaintext: [] });
         assert.equal(cfg.ingress.waitForAddress, false);
         assert.equal(cfg.cluster.kubeconfig, ".local/kubeconfig");
-        assert.equal(cfg.addons.ingressNginx.enabled, false);
+        // The whole platform comes up locally: every add-on from the loopback repository up-local.sh serves.
+        for (const addon of ["ingressNginx", "certManager", "metricsServer", "kubePrometheusStack"] as const) {
+            assert.equal(cfg.addons[addon].enabled, true, addon);
+            assert.equal(cfg.addons[addon].repository, "http://127.0.0.1:8879", addon);
+        }
+        assert.equal(cfg.monitoring.enabled, true);
+        assert.equal(cfg.ingress.controller.mode, "managed");
     });
 
     it("lists every problem at once, in one error naming the stack", () => {
