@@ -68,6 +68,8 @@ const INT32_MAX = 2147483647;
  */
 export class ObjectReader {
     private readonly seen = new Set<string>();
+    /** Keys reported by `refuse`: neither unknown nor known. */
+    private readonly refused = new Set<string>();
     readonly raw: Raw;
 
     constructor(readonly path: string, value: unknown, readonly errors: ConfigErrors) {
@@ -266,10 +268,21 @@ export class ObjectReader {
         });
     }
 
+    /**
+     * Refuses a key that exists elsewhere but never here, with the reason instead of "unknown key",
+     * and leaves it out of the known keys that `done()` lists.
+     */
+    refuse(name: string, allowed: string): void {
+        this.refused.add(name);
+        if (this.has(name)) {
+            this.errors.add(this.key(name), this.raw[name], allowed);
+        }
+    }
+
     /** Reports every key that no reader asked for. */
     done(): void {
         for (const k of Object.keys(this.raw)) {
-            if (!this.seen.has(k)) {
+            if (!this.seen.has(k) && !this.refused.has(k)) {
                 this.errors.add(this.key(k), this.raw[k], `unknown key; known keys here: ${[...this.seen].sort().join(", ")}`);
             }
         }

@@ -369,7 +369,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { (c.services as Raw).redis = { image: "example/api:1.0.0" }; },
         problem: "services.redis: \"redis\" is not allowed: 'postgres' and 'redis' are reserved for the data services",
     },
-    // Autoscaling beyond CPU and memory: seed 003's custom metric and behavior.
+    // Autoscaling beyond CPU and memory (seed 003's custom metric and behavior), and the data services, which cannot scale.
     {
         what: "a custom metric name with a '/' (the API server refuses it)", stack: "dev",
         edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http/requests", averageValue: "1000" }]; },
@@ -430,6 +430,30 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleDown: { stabilizationWindowSeconds: 600 } }; },
         problem: "services.backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds: 600 is not allowed: must equal scaleDownStabilizationSeconds (300), which sets the same field; set one of them",
     },
+    {
+        what: "autoscaling on PostgreSQL", stack: "dev",
+        edit: (c) => { (c.postgres as Raw).autoscaling = { minReplicas: 1, maxReplicas: 3 }; },
+        problem: "postgres.autoscaling: {\"minReplicas\":1,\"maxReplicas\":3} is not allowed: PostgreSQL here is a single primary (one writer on a ReadWriteOnce volume) and cannot autoscale: " +
+            "an HPA would start a second writer on the same data or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
+    {
+        what: "autoscaling on Redis", stack: "prod",
+        edit: (c) => { (c.redis as Raw).autoscaling = { minReplicas: 1, maxReplicas: 3, cpuUtilization: 75 }; },
+        problem: "redis.autoscaling: {\"minReplicas\":1,\"maxReplicas\":3,\"cpuUtilization\":75} is not allowed: Redis here is a single primary (one writer on a ReadWriteOnce volume) and cannot autoscale: " +
+            "an HPA would start a second writer on the same data or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
+    {
+        what: "two PostgreSQL replicas", stack: "staging",
+        edit: (c) => { (c.postgres as Raw).replicas = 2; },
+        problem: "postgres.replicas: 2 is not allowed: must be 1: PostgreSQL here is a single primary (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
+            "or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
+    {
+        what: "three Redis replicas", stack: "dev",
+        edit: (c) => { (c.redis as Raw).replicas = 3; },
+        problem: "redis.replicas: 3 is not allowed: must be 1: Redis here is a single primary (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
+            "or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
 ];
 
 describe("config validation", () => {
@@ -479,10 +503,20 @@ describe("config validation", () => {
         assert.equal(problems.some((p) => p.startsWith("azureAd")), false, "SSO is off");
     });
 
-    it("accepts the scale-down window set twice to one value", () => {
+    it("accepts the scale-down window set twice to one value, and replicas 1 on the data services (what they run)", () => {
         assert.deepEqual(problemsOf("dev", edited("dev", (c) => {
             svc(c, "backend").autoscaling.behavior = { scaleDown: { stabilizationWindowSeconds: 300 } };
+            (c.postgres as Raw).replicas = 1;
+            (c.redis as Raw).replicas = "1";
         })), []);
+    });
+
+    it("never lists autoscaling among a data service's known keys", () => {
+        const problems = problemsOf("dev", edited("dev", (c) => { (c.postgres as Raw).autoscale = true; }));
+        assert.equal(problems.length, 1);
+        assert.match(problems[0], /^postgres\.autoscale: true is not allowed: unknown key; known keys here: /);
+        assert.equal(problems[0].includes("autoscaling"), false, problems[0]);
+        assert.ok(problems[0].includes("replicas"), problems[0]);
     });
 
     it("lets dev fall back to generated secrets", () => {
