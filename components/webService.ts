@@ -3,7 +3,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceSpec } from "../stacks/types";
+import { ScalingRulesSpec, ServiceSpec } from "../stacks/types";
 import {
     Dependency, checksum, httpProbe, secretChecksum, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
     objectMeta, selectorLabels, serviceClusterHost, waitForContainer, writableDirs,
@@ -100,6 +100,11 @@ export function hpaSpec(s: ServiceSpec, deploymentName: pulumi.Input<string>): k
     }
     const utilization = (name: string, averageUtilization: number) =>
         ({ type: "Resource", resource: { name, target: { type: "Utilization", averageUtilization } } });
+    const rules = (r: ScalingRulesSpec) => ({
+        stabilizationWindowSeconds: r.stabilizationWindowSeconds,
+        ...(r.selectPolicy ? { selectPolicy: r.selectPolicy } : {}),
+        policies: r.policies.map((p) => ({ type: p.type, value: p.value, periodSeconds: p.periodSeconds })),
+    });
     return {
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName },
         minReplicas: a.minReplicas,
@@ -107,12 +112,9 @@ export function hpaSpec(s: ServiceSpec, deploymentName: pulumi.Input<string>): k
         metrics: [
             utilization("cpu", a.cpuUtilization),
             ...(a.memoryUtilization > 0 ? [utilization("memory", a.memoryUtilization)] : []),
+            ...a.podsMetrics.map((m) => ({ type: "Pods", pods: { metric: { name: m.name }, target: { type: "AverageValue", averageValue: m.averageValue } } })),
         ],
-        behavior: {
-            // Scale down slowly (one pod a minute after the window) so a brief lull does not drop capacity.
-            scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] },
-            scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 30 }] },
-        },
+        behavior: { scaleDown: rules(a.behavior.scaleDown), scaleUp: rules(a.behavior.scaleUp) },
     };
 }
 

@@ -64,6 +64,18 @@ export const CONFIG_MAP_KEY: Rule = {
 };
 
 /**
+ * A custom metric's name in an HPA: the API server takes any URL path segment (the metrics API
+ * serves the metric at a path ending in its name), with no length limit of its own.
+ */
+export const METRIC_NAME: Rule = {
+    re: /^(?!\.\.?$)[^/%]+$/, maxLength: Infinity,
+    text: "a metric name such as http_requests_per_second (not '.' or '..', no '/' or '%')",
+};
+
+/** The API server's limits on an HPA's `behavior` (MaxStabilizationWindowSeconds, MaxPeriodSeconds). */
+export const HPA_BEHAVIOR_LIMITS = { stabilizationWindowSeconds: 3600, periodSeconds: 1800 } as const;
+
+/**
  * An image reference as the kubelet and containerd parse it (distribution's reference grammar,
  * ParseNormalizedNamed): [registry/]path[:tag][@digest]. The first component is a registry when it
  * has a '.' or a port, is localhost, is an IPv6 address in brackets, or has an upper-case letter;

@@ -68,6 +68,8 @@ const INT32_MAX = 2147483647;
  */
 export class ObjectReader {
     private readonly seen = new Set<string>();
+    /** Keys reported by `refuse`: neither unknown nor known. */
+    private readonly refused = new Set<string>();
     readonly raw: Raw;
 
     constructor(readonly path: string, value: unknown, readonly errors: ConfigErrors) {
@@ -116,10 +118,13 @@ export class ObjectReader {
         return value;
     }
 
-    int(name: string, opts: { default: number; min?: number; max?: number }): number {
+    int(name: string, opts: { default: number; min?: number; max?: number; required?: string }): number {
         const value = this.take(name);
         const key = this.key(name);
         if (value === undefined || value === null) {
+            if (opts.required !== undefined) {
+                this.errors.missing(key, opts.required);
+            }
             return opts.default;
         }
         const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
@@ -179,17 +184,20 @@ export class ObjectReader {
         return def;
     }
 
-    /** A Kubernetes quantity; a YAML number (`cpu: 2`) is read as its text. `positive`: zero is refused. */
-    quantity(name: string, def: string, opts: { positive?: boolean } = {}): string {
+    /**
+     * A Kubernetes quantity; a YAML number (`cpu: 2`) is read as its text. `positive`: zero is refused,
+     * with `example` (default 10Gi) in the message. A `required` one that is missing reads as `def`.
+     */
+    quantity(name: string, def: string, opts: { positive?: boolean; example?: string; required?: string } = {}): string {
         const raw = this.raw[name];
-        const value = typeof raw === "number" && Number.isFinite(raw) ? (this.take(name), String(raw)) : this.string(name, { default: def });
+        const value = typeof raw === "number" && Number.isFinite(raw) ? (this.take(name), String(raw)) : this.string(name, { default: def, required: opts.required });
         const n = parseQuantity(value);
         if (n === undefined) {
             this.errors.add(this.key(name), value, "must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi");
             return def;
         }
         if (opts.positive && n <= 0) {
-            this.errors.add(this.key(name), value, "must be a Kubernetes quantity greater than zero, such as 10Gi");
+            this.errors.add(this.key(name), value, `must be a Kubernetes quantity greater than zero, such as ${opts.example ?? "10Gi"}`);
             return def;
         }
         return value;
@@ -260,10 +268,21 @@ export class ObjectReader {
         });
     }
 
+    /**
+     * Refuses a key that exists elsewhere but never here, with the reason instead of "unknown key",
+     * and leaves it out of the known keys that `done()` lists.
+     */
+    refuse(name: string, allowed: string): void {
+        this.refused.add(name);
+        if (this.has(name)) {
+            this.errors.add(this.key(name), this.raw[name], allowed);
+        }
+    }
+
     /** Reports every key that no reader asked for. */
     done(): void {
         for (const k of Object.keys(this.raw)) {
-            if (!this.seen.has(k)) {
+            if (!this.seen.has(k) && !this.refused.has(k)) {
                 this.errors.add(this.key(k), this.raw[k], `unknown key; known keys here: ${[...this.seen].sort().join(", ")}`);
             }
         }

@@ -25,6 +25,30 @@ export interface ProbeSpec {
     readonly failureThreshold: number;
 }
 
+/** A per-pod custom metric the HPA averages over the pods (a `type: Pods` metric). */
+export interface PodsMetricSpec {
+    /** Metric name in the custom metrics API, e.g. http_requests_per_second. */
+    readonly name: string;
+    /** Target average per pod, a Kubernetes quantity ("1000", "500m"). */
+    readonly averageValue: string;
+}
+
+export interface ScalingPolicySpec {
+    /** Change by at most `value` pods, or `value` percent of the current replicas. */
+    readonly type: "Pods" | "Percent";
+    readonly value: number;
+    /** The window the change limit applies to. */
+    readonly periodSeconds: number;
+}
+
+/** One direction of an HPA's `behavior`. */
+export interface ScalingRulesSpec {
+    readonly stabilizationWindowSeconds: number;
+    /** Which policy wins (`Max`, `Min`), or `Disabled` (never scale this way); unset: Kubernetes' default, Max. */
+    readonly selectPolicy?: "Max" | "Min" | "Disabled";
+    readonly policies: readonly ScalingPolicySpec[];
+}
+
 export interface AutoscalingSpec {
     readonly minReplicas: number;
     readonly maxReplicas: number;
@@ -32,7 +56,13 @@ export interface AutoscalingSpec {
     readonly cpuUtilization: number;
     /** Target average memory utilisation, percent of requests; 0 leaves memory out. */
     readonly memoryUtilization: number;
-    readonly scaleDownStabilizationSeconds: number;
+    /** Custom per-pod metrics after CPU and memory; default none. */
+    readonly podsMetrics: readonly PodsMetricSpec[];
+    /**
+     * Default: up by at most 100 % every 30 s with no window; down by at most one pod a minute
+     * after a window of `scaleDownStabilizationSeconds` (300).
+     */
+    readonly behavior: { readonly scaleUp: ScalingRulesSpec; readonly scaleDown: ScalingRulesSpec };
 }
 
 export interface ServiceSpec {

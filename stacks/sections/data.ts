@@ -28,8 +28,21 @@ interface DataServiceDefaults {
     readonly runAsUser: number;
 }
 
+/** `autoscaling`, and `replicas` other than 1, which the web services have: refused with the reason, not as unknown keys. */
+function refuseScaling(r: ObjectReader, what: string): void {
+    const single = `${what} here is a single primary (one writer on a ReadWriteOnce volume)`;
+    const instead = "Scale the services that use it instead; for high availability use read replicas, a managed database or an operator";
+    r.refuse("autoscaling", `${single} and cannot autoscale: an HPA would start a second writer on the same data or a replica with an empty volume. ${instead}`);
+    const replicas = r.raw.replicas;
+    r.skip("replicas");
+    if (r.has("replicas") && replicas !== 1 && replicas !== "1") {
+        r.errors.add(r.key("replicas"), replicas, `must be 1: ${single}, and a second replica would be a second writer on the same data or a replica with an empty volume. ${instead}`);
+    }
+}
+
 function readDataService(r: ObjectReader, env: Environment, d: DataServiceDefaults): DataServiceSpec {
     const profile = PROFILES[env];
+    refuseScaling(r, d.what);
     return {
         enabled: r.bool("enabled", false),
         image: readDataImage(r, d.images, d.versionParts, profile.requirePinnedImages, d.what),

@@ -1,8 +1,8 @@
 // The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env.
 
-import { CONFIG_MAP_KEY, DNS1035_LABEL, follows, volumeNameForPath } from "../k8sRules";
+import { CONFIG_MAP_KEY, DNS1035_LABEL, HPA_BEHAVIOR_LIMITS, METRIC_NAME, follows, volumeNameForPath } from "../k8sRules";
 import { ObjectReader, parseQuantity } from "../reader";
-import { Environment, ProbeSpec, ResourceSpec, ServiceSpec } from "../types";
+import { AutoscalingSpec, Environment, PodsMetricSpec, ProbeSpec, ResourceSpec, ScalingPolicySpec, ScalingRulesSpec, ServiceSpec } from "../types";
 import { PROFILES } from "../environments";
 import { readImage } from "./images";
 
@@ -143,17 +143,75 @@ function readSecretEnv(r: ObjectReader, secretNames: ReadonlySet<string>): Recor
     return out;
 }
 
-function readAutoscaling(r: ObjectReader): ServiceSpec["autoscaling"] {
+function readAutoscaling(r: ObjectReader): AutoscalingSpec {
+    const problemsBefore = r.errors.problems.length;
+    // The shorthand of behavior.scaleDown.stabilizationWindowSeconds, kept for existing stacks.
+    const scaleDownWindow = r.int("scaleDownStabilizationSeconds", { default: 300, min: 0, max: HPA_BEHAVIOR_LIMITS.stabilizationWindowSeconds });
+    const shorthandSet = r.has("scaleDownStabilizationSeconds") && r.errors.problems.length === problemsBefore;
+    const behavior = r.object("behavior");
+    const scaleDown = behavior.object("scaleDown");
     const spec = {
         minReplicas: r.int("minReplicas", { default: 1, min: 1 }),
         maxReplicas: r.int("maxReplicas", { default: 3, min: 1 }),
         cpuUtilization: r.int("cpuUtilization", { default: 70, min: 1, max: 100 }),
         memoryUtilization: r.int("memoryUtilization", { default: 80, min: 0, max: 100 }),
-        scaleDownStabilizationSeconds: r.int("scaleDownStabilizationSeconds", { default: 300, min: 0, max: 3600 }),
+        podsMetrics: readPodsMetrics(r),
+        behavior: {
+            scaleUp: readScalingRules(behavior.object("scaleUp"), { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 30 }] }),
+            // Down slowly (one pod a minute after the window) so a brief lull does not drop capacity.
+            scaleDown: readScalingRules(scaleDown, { stabilizationWindowSeconds: scaleDownWindow, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] }),
+        },
     };
+    behavior.done();
     r.done();
     if (spec.minReplicas > spec.maxReplicas) {
         r.errors.add(r.key("minReplicas"), spec.minReplicas, `must not exceed maxReplicas (${spec.maxReplicas})`);
     }
+    // An invalid window reads as its default, the shorthand's value, so it is not reported twice.
+    const window = spec.behavior.scaleDown.stabilizationWindowSeconds;
+    if (shorthandSet && scaleDown.has("stabilizationWindowSeconds") && window !== scaleDownWindow) {
+        r.errors.add(scaleDown.key("stabilizationWindowSeconds"), window,
+            `must equal scaleDownStabilizationSeconds (${scaleDownWindow}), which sets the same field; set one of them`);
+    }
     return spec;
+}
+
+function readScalingRules(r: ObjectReader, def: ScalingRulesSpec): ScalingRulesSpec {
+    const rules = {
+        stabilizationWindowSeconds: r.int("stabilizationWindowSeconds", { default: def.stabilizationWindowSeconds, min: 0, max: HPA_BEHAVIOR_LIMITS.stabilizationWindowSeconds }),
+        selectPolicy: (r.string("selectPolicy", { oneOf: ["Max", "Min", "Disabled"] }) || undefined) as ScalingRulesSpec["selectPolicy"],
+        policies: r.has("policies") ? r.objectList("policies").map(readScalingPolicy) : (r.skip("policies"), def.policies),
+    };
+    r.done();
+    if (Array.isArray(r.raw.policies) && rules.policies.length === 0) {
+        r.errors.add(r.key("policies"), [], "must list at least one policy {type, value, periodSeconds}: the API server refuses an empty list");
+    }
+    return rules;
+}
+
+function readScalingPolicy(r: ObjectReader): ScalingPolicySpec {
+    const policy = {
+        type: r.string("type", { required: "Pods or Percent", oneOf: ["Pods", "Percent"] }) as ScalingPolicySpec["type"],
+        value: r.int("value", { default: 1, min: 1, required: "an integer above 0: the most pods, or percent of the current replicas, to change by per period" }),
+        periodSeconds: r.int("periodSeconds", { default: 60, min: 1, max: HPA_BEHAVIOR_LIMITS.periodSeconds, required: `the period in seconds, 1 to ${HPA_BEHAVIOR_LIMITS.periodSeconds}` }),
+    };
+    r.done();
+    return policy;
+}
+
+function readPodsMetrics(r: ObjectReader): PodsMetricSpec[] {
+    const out: PodsMetricSpec[] = [];
+    for (const m of r.objectList("podsMetrics")) {
+        const metric = {
+            name: m.string("name", { required: "a metric name such as http_requests_per_second", pattern: METRIC_NAME }),
+            averageValue: m.quantity("averageValue", "1", { positive: true, example: "1000 or 500m", required: "the target average per pod, a quantity such as 1000 or 500m" }),
+        };
+        m.done();
+        // The HPA would follow whichever target is lower, which is rarely what the second entry meant.
+        if (out.some((o) => o.name === metric.name)) {
+            m.errors.add(m.key("name"), metric.name, "must be unique in podsMetrics");
+        }
+        out.push(metric);
+    }
+    return out;
 }

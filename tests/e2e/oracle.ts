@@ -49,11 +49,30 @@ const urlPath = mostly(fc.constantFrom("/", "/api", "/api/v1", "/a.b_c~d-e", "/v
 const envKey = mostly(fc.constantFrom("API_URL", "a.b", "x-y", "LOG_LEVEL", "_x"), fc.constantFrom("MY VAR", "x=y", "ü", "a/b"));
 const labelKey = mostly(fc.constantFrom("app", "app.kubernetes.io/name", "k8s-app", "example.com/tier"), fc.constantFrom("k8s app", "-x", "A_B.example/c", "x/y/z", "/x"));
 const labelValue = mostly(fc.constantFrom("", "nginx", "a.b_c-d", "Prometheus"), fc.constantFrom("x".repeat(64), "a b", "-a", "a/b"));
+const metricName = mostly(fc.constantFrom("http_requests_per_second", "queue_depth", "custom.googleapis.com|rps", "a:b"), fc.constantFrom("", ".", "..", "pods/rps", "50%"));
+const averageValue = mostly(fc.oneof(fc.constantFrom("1000", "500m", "1.5", "2k", "1e3"), fc.integer({ min: 1, max: 5000 })), fc.constantFrom("0", "-1", "0m", "1 k", "abc"));
+// Windows from a few values, so the shorthand scaleDownStabilizationSeconds and behavior's window sometimes agree.
+const window = mostly(fc.constantFrom(0, 60, 300, 3600), fc.constantFrom(-1, 3601));
+const scalingRules = fc.record({
+    stabilizationWindowSeconds: window,
+    selectPolicy: mostly(fc.constantFrom("Max", "Min", "Disabled"), fc.constantFrom("max", "Maximum")),
+    policies: mostly(fc.array(fc.record({
+        type: mostly(fc.constantFrom("Pods", "Percent"), fc.constantFrom("pods", "Percentage")),
+        value: mostly(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(0, -5, 2147483648)),
+        periodSeconds: mostly(fc.integer({ min: 1, max: 1800 }), fc.constantFrom(0, 1801)),
+    }), { minLength: 1, maxLength: 2 }), fc.constant([])),
+}, { requiredKeys: [] });
+const autoscaling = fc.record({
+    scaleDownStabilizationSeconds: window,
+    podsMetrics: fc.array(fc.record({ name: metricName, averageValue }), { maxLength: 2 }),
+    behavior: fc.record({ scaleUp: scalingRules, scaleDown: scalingRules }, { requiredKeys: [] }),
+}, { requiredKeys: [] });
 
 const service = fc.record({
     image,
     port: mostly(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(0, 70000, 80.5)),
     replicas: mostly(fc.integer({ min: 0, max: 3 }), fc.constantFrom(-1, 1e20, 2147483648)),
+    autoscaling: optional(autoscaling),
     ingressPath: optional(urlPath),
     healthPath: optional(urlPath),
     uses: fc.subarray(["postgres", "redis"]),

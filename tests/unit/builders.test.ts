@@ -10,10 +10,19 @@ import { deploymentSpec, hpaSpec, WebServiceArgs } from "../../components/webSer
 import { resolveConfig } from "../../stacks/config";
 import { FAKE_SECRETS, stackConfig } from "./harness";
 
-const prod = resolveConfig("prod", stackConfig("prod"), { set: Object.keys(FAKE_SECRETS), plaintext: [] });
+const secrets = { set: Object.keys(FAKE_SECRETS), plaintext: [] };
+const prod = resolveConfig("prod", stackConfig("prod"), secrets);
 const service = (name: string) => {
     const s = prod.services.find((x) => x.name === name);
     assert.ok(s, name);
+    return s;
+};
+/** The prod backend, validated, with `autoscaling` in place of the committed one. */
+const backendScaledBy = (autoscaling: Record<string, unknown>) => {
+    const raw = stackConfig("prod");
+    (raw.services as Record<string, Record<string, unknown>>).backend.autoscaling = autoscaling;
+    const s = resolveConfig("prod", raw, secrets).services.find((x) => x.name === "backend");
+    assert.ok(s);
     return s;
 };
 const dataArgs = { namespace: "kaizen-studio", appName: "kaizen-studio", labels: { tier: "data" }, checksumKey: "k", exporter: true, networkPolicy: { podSelector: {} } };
@@ -37,6 +46,52 @@ describe("workload spec builders (pure)", () => {
             },
         });
         assert.equal(hpaSpec(service("frontend"), "frontend"), undefined, "the frontend has fixed replicas");
+    });
+
+    it("builds seed 003's (DreamSeed) HPA from config: CPU, memory, then the Pods metric, and its behavior, exactly", () => {
+        const seed = backendScaledBy({
+            minReplicas: 3, maxReplicas: 20, cpuUtilization: 70, memoryUtilization: 80,
+            podsMetrics: [{ name: "http_requests_per_second", averageValue: "1000" }],
+            behavior: {
+                scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] },
+                scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+            },
+        });
+        // The seed's hpa/assessment-service.yaml spec, with this program's Deployment name.
+        assert.deepEqual(hpaSpec(seed, "backend"), {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "backend" },
+            minReplicas: 3,
+            maxReplicas: 20,
+            metrics: [
+                { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+                { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+                { type: "Pods", pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "1000" } } },
+            ],
+            behavior: {
+                scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] },
+                scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+            },
+        });
+    });
+
+    it("keeps the program's defaults for what behavior leaves out, the shorthand's window included; selectPolicy only when set", () => {
+        const h = plain(hpaSpec(backendScaledBy({
+            minReplicas: 3, maxReplicas: 5, memoryUtilization: 0, scaleDownStabilizationSeconds: 600,
+            podsMetrics: [{ name: "queue_depth", averageValue: 30 }, { name: "http_requests_per_second", averageValue: "500m" }],
+            behavior: { scaleUp: { selectPolicy: "Disabled" }, scaleDown: { selectPolicy: "Min", policies: [{ type: "Pods", value: 2, periodSeconds: 60 }, { type: "Percent", value: 10, periodSeconds: 60 }] } },
+        }), "backend"));
+        assert.deepEqual(h.metrics, [
+            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+            { type: "Pods", pods: { metric: { name: "queue_depth" }, target: { type: "AverageValue", averageValue: "30" } } },
+            { type: "Pods", pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "500m" } } },
+        ]);
+        assert.deepEqual(h.behavior, {
+            scaleDown: { stabilizationWindowSeconds: 600, selectPolicy: "Min", policies: [{ type: "Pods", value: 2, periodSeconds: 60 }, { type: "Percent", value: 10, periodSeconds: 60 }] },
+            scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: "Disabled", policies: [{ type: "Percent", value: 100, periodSeconds: 30 }] },
+        });
+        const committed = plain(hpaSpec(service("backend"), "backend"));
+        assert.equal(committed.metrics.some((m: { type: string }) => m.type === "Pods"), false, "no custom metric unless configured");
+        assert.equal("selectPolicy" in committed.behavior.scaleUp || "selectPolicy" in committed.behavior.scaleDown, false);
     });
 
     it("builds the backend Deployment: no replicas under the HPA, surge-only rollouts, restricted contexts, probes on /health", () => {

@@ -488,13 +488,23 @@ describe("components (other shapes by config alone)", () => {
         assert.equal(p.get(T.deployment, "api").inputs.spec.replicas, 2);
     });
 
-    it("routes several services by path (seed 003 style), longest prefix first", async () => {
+    // Seed 003's HPA: CPU, memory, a custom metric served by an adapter, and its own scaling behavior.
+    const SEED_003_AUTOSCALING = {
+        minReplicas: 3, maxReplicas: 20, cpuUtilization: 70, memoryUtilization: 80,
+        podsMetrics: [{ name: "http_requests_per_second", averageValue: "1000" }],
+        behavior: {
+            scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] },
+            scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+        },
+    };
+
+    it("routes several services by path (seed 003 style), longest prefix first, autoscaling as the seed does", async () => {
         const c = stackConfig("staging");
         c.appName = "dreamseed";
         const api = (port: number) => ({ image: `example/svc:1.4.2`, port, uses: ["postgres", "redis"], metricsPath: "/metrics", healthPath: "/health" });
         c.services = {
             web: { image: "example/web:1.4.2", port: 3000, ingressPath: "/" },
-            assessment: { ...api(8000), ingressPath: "/api/assessments", replicas: 3, autoscaling: { minReplicas: 3, maxReplicas: 20 }, pdbMinAvailable: 2 },
+            assessment: { ...api(8000), ingressPath: "/api/assessments", replicas: 3, autoscaling: SEED_003_AUTOSCALING, pdbMinAvailable: 2 },
             content: { ...api(8001), ingressPath: "/api/content" },
             auth: { ...api(8002), ingressPath: "/api/auth" },
         };
@@ -505,6 +515,9 @@ describe("components (other shapes by config alone)", () => {
         assert.deepEqual(pg, ["assessment", "content", "auth", undefined], "the three APIs, then Prometheus for the exporter");
         assert.equal(p.get(T.pdb, "assessment").inputs.spec.minAvailable, 2);
         assert.equal(p.get(T.pdb, "assessment").inputs.spec.unhealthyPodEvictionPolicy, "AlwaysAllow", "an unready pod never blocks a drain");
+        const hpa = p.get(T.hpa, "assessment").inputs.spec;
+        assert.deepEqual(hpa.metrics[2], { type: "Pods", pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "1000" } } });
+        assert.deepEqual(hpa.behavior, SEED_003_AUTOSCALING.behavior);
         assert.equal(p.all(T.serviceMonitor).length, 5);
     });
 

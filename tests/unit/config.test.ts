@@ -379,6 +379,91 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { (c.services as Raw).redis = { image: "example/api:1.0.0" }; },
         problem: "services.redis: \"redis\" is not allowed: 'postgres' and 'redis' are reserved for the data services",
     },
+    // Autoscaling beyond CPU and memory (seed 003's custom metric and behavior), and the data services, which cannot scale.
+    {
+        what: "a custom metric name with a '/' (the API server refuses it)", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http/requests", averageValue: "1000" }]; },
+        problem: "services.backend.autoscaling.podsMetrics[0].name: \"http/requests\" is not allowed: must be a metric name such as http_requests_per_second (not '.' or '..', no '/' or '%')",
+    },
+    {
+        what: "a custom metric target of zero", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "0" }]; },
+        problem: "services.backend.autoscaling.podsMetrics[0].averageValue: \"0\" is not allowed: must be a Kubernetes quantity greater than zero, such as 1000 or 500m",
+    },
+    {
+        what: "a custom metric without a target", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second" }]; },
+        problem: "services.backend.autoscaling.podsMetrics[0].averageValue: is required: the target average per pod, a quantity such as 1000 or 500m",
+    },
+    {
+        what: "a custom metric listed twice", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "rps", averageValue: 1000 }, { name: "rps", averageValue: "500" }]; },
+        problem: "services.backend.autoscaling.podsMetrics[1].name: \"rps\" is not allowed: must be unique in podsMetrics",
+    },
+    {
+        what: "a stabilization window over an hour", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleUp: { stabilizationWindowSeconds: 3601 } }; },
+        problem: "services.backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds: 3601 is not allowed: must be an integer from 0 to 3600",
+    },
+    {
+        what: "a scaling policy period over 30 minutes", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleDown: { policies: [{ type: "Percent", value: 50, periodSeconds: 1801 }] } }; },
+        problem: "services.backend.autoscaling.behavior.scaleDown.policies[0].periodSeconds: 1801 is not allowed: must be an integer from 1 to 1800",
+    },
+    {
+        what: "a scaling policy without a period", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleDown: { policies: [{ type: "Percent", value: 50 }] } }; },
+        problem: "services.backend.autoscaling.behavior.scaleDown.policies[0].periodSeconds: is required: the period in seconds, 1 to 1800",
+    },
+    {
+        what: "a scaling policy of zero", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleUp: { policies: [{ type: "Pods", value: 0, periodSeconds: 15 }] } }; },
+        problem: "services.backend.autoscaling.behavior.scaleUp.policies[0].value: 0 is not allowed: must be an integer from 1 to 2147483647",
+    },
+    {
+        what: "a scaling policy type in the wrong case", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleUp: { policies: [{ type: "percent", value: 100, periodSeconds: 15 }] } }; },
+        problem: "services.backend.autoscaling.behavior.scaleUp.policies[0].type: \"percent\" is not allowed: must be one of Pods, Percent",
+    },
+    {
+        what: "an unknown selectPolicy", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleDown: { selectPolicy: "Maximum" } }; },
+        problem: "services.backend.autoscaling.behavior.scaleDown.selectPolicy: \"Maximum\" is not allowed: must be one of Max, Min, Disabled",
+    },
+    {
+        what: "an empty list of scaling policies", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleDown: { policies: [] } }; },
+        problem: "services.backend.autoscaling.behavior.scaleDown.policies: [] is not allowed: must list at least one policy {type, value, periodSeconds}: the API server refuses an empty list",
+    },
+    {
+        what: "two different scale-down windows (the shorthand and behavior)", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.behavior = { scaleDown: { stabilizationWindowSeconds: 600 } }; },
+        problem: "services.backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds: 600 is not allowed: must equal scaleDownStabilizationSeconds (300), which sets the same field; set one of them",
+    },
+    {
+        what: "autoscaling on PostgreSQL", stack: "dev",
+        edit: (c) => { (c.postgres as Raw).autoscaling = { minReplicas: 1, maxReplicas: 3 }; },
+        problem: "postgres.autoscaling: {\"minReplicas\":1,\"maxReplicas\":3} is not allowed: PostgreSQL here is a single primary (one writer on a ReadWriteOnce volume) and cannot autoscale: " +
+            "an HPA would start a second writer on the same data or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
+    {
+        what: "autoscaling on Redis", stack: "prod",
+        edit: (c) => { (c.redis as Raw).autoscaling = { minReplicas: 1, maxReplicas: 3, cpuUtilization: 75 }; },
+        problem: "redis.autoscaling: {\"minReplicas\":1,\"maxReplicas\":3,\"cpuUtilization\":75} is not allowed: Redis here is a single primary (one writer on a ReadWriteOnce volume) and cannot autoscale: " +
+            "an HPA would start a second writer on the same data or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
+    {
+        what: "two PostgreSQL replicas", stack: "staging",
+        edit: (c) => { (c.postgres as Raw).replicas = 2; },
+        problem: "postgres.replicas: 2 is not allowed: must be 1: PostgreSQL here is a single primary (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
+            "or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
+    {
+        what: "three Redis replicas", stack: "dev",
+        edit: (c) => { (c.redis as Raw).replicas = 3; },
+        problem: "redis.replicas: 3 is not allowed: must be 1: Redis here is a single primary (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
+            "or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
+    },
 ];
 
 describe("config validation", () => {
@@ -432,6 +517,22 @@ describe("config validation", () => {
         assert.ok(problems.some((p) => p.startsWith("alertWebhookUrl: is required: Alertmanager webhook receiver URL")));
         assert.equal(problems.some((p) => p.startsWith("jwtSecret")), false, "prod uses RS256: no HS256 secret needed");
         assert.equal(problems.some((p) => p.startsWith("azureAd")), false, "SSO is off");
+    });
+
+    it("accepts the scale-down window set twice to one value, and replicas 1 on the data services (what they run)", () => {
+        assert.deepEqual(problemsOf("dev", edited("dev", (c) => {
+            svc(c, "backend").autoscaling.behavior = { scaleDown: { stabilizationWindowSeconds: 300 } };
+            (c.postgres as Raw).replicas = 1;
+            (c.redis as Raw).replicas = "1";
+        })), []);
+    });
+
+    it("never lists autoscaling among a data service's known keys", () => {
+        const problems = problemsOf("dev", edited("dev", (c) => { (c.postgres as Raw).autoscale = true; }));
+        assert.equal(problems.length, 1);
+        assert.match(problems[0], /^postgres\.autoscale: true is not allowed: unknown key; known keys here: /);
+        assert.equal(problems[0].includes("autoscaling"), false, problems[0]);
+        assert.ok(problems[0].includes("replicas"), problems[0]);
     });
 
     it("lets dev fall back to generated secrets", () => {
