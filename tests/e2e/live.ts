@@ -23,6 +23,8 @@ const ADDON_CHARTS: Record<string, string> = {
 /** People's secrets the stacks need; test stand-ins, set encrypted like a person would. */
 const PERSON_SECRETS: Record<string, string> = {
     alertWebhookUrl: "https://alerts.example.test/e2e-webhook-token",
+    // Declared by the Disney AI Plus example (secrets.custom).
+    supabaseAnonKey: "e2e-supabase-anon-key",
 };
 
 export function kubeconfig(): string {
@@ -137,4 +139,26 @@ export function changes(ws: LiveWorkspace, stack: string): string[] {
 export function urnTypeAndName(urn: string): string {
     const [, , types, name] = urn.split("::");
     return `${types.split("$").pop()} ${name}`;
+}
+
+/**
+ * Removes what a destroyed stack keeps by design (the app namespace with its retained data claims,
+ * the CRDs the charts keep, the namespaces Helm created for the add-ons), so the next suite starts
+ * from an empty cluster.
+ */
+export function removeLeftovers(appNamespaces: string[]): void {
+    kubectl(["delete", "namespace", ...appNamespaces, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+    kubectl(["delete", "crd", "clusterissuers.cert-manager.io", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com", "--ignore-not-found"]);
+    kubectl(["delete", "namespace", "ingress-nginx", "cert-manager", "monitoring", "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+}
+
+/** Waits for every Deployment and StatefulSet in `ns` to finish its rollout; returns them as kind/name. */
+export function everyWorkloadReady(ns: string): string[] {
+    const workloads = kubectlOk(["get", "deployments,statefulsets", "-n", ns, "-o", "name"]).split("\n").filter(Boolean).sort();
+    for (const w of workloads) {
+        kubectlOk(["rollout", "status", w, "-n", ns, "--timeout=120s"]);
+    }
+    const refused = kubectlOk(["get", "events", "-n", ns, "--field-selector", "reason=FailedCreate", "-o", "name"]);
+    assert.equal(refused.trim(), "", "no pod was refused admission");
+    return workloads;
 }
