@@ -1,5 +1,5 @@
 // One stateless HTTP service (frontend, backend, or any other): ServiceAccount, ConfigMap, Secret,
-// Deployment, Service, and optionally HPA and PDB, plus its NetworkPolicy.
+// Deployment, Service, and optionally HPA, PDB and a Role for its ServiceAccount, plus its NetworkPolicy.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -55,7 +55,8 @@ export function deploymentSpec(args: WebServiceArgs, serviceAccountName: pulumi.
             },
             spec: {
                 serviceAccountName,
-                automountServiceAccountToken: false,
+                // Only a service with a Role gets its token: without permissions it is a credential to steal and nothing else.
+                automountServiceAccountToken: s.rbac.length > 0,
                 securityContext: restrictedPodSecurityContext(s.runAsUser),
                 affinity: {
                     podAntiAffinity: {
@@ -69,6 +70,8 @@ export function deploymentSpec(args: WebServiceArgs, serviceAccountName: pulumi.
                     { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
                     { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
                 ],
+                ...(Object.keys(s.nodeSelector).length ? { nodeSelector: { ...s.nodeSelector } } : {}),
+                ...(s.tolerations.length ? { tolerations: s.tolerations.map((t) => ({ ...t })) } : {}),
                 initContainers: args.dependencies.map((d) => waitForContainer(d, args.initImage)),
                 containers: [{
                     name: s.name,
@@ -118,6 +121,16 @@ export function hpaSpec(s: ServiceSpec, deploymentName: pulumi.Input<string>): k
     };
 }
 
+/** The rules of the service's Role (none: the service gets no Role). */
+export function roleRules(s: ServiceSpec): k8s.types.input.rbac.v1.PolicyRule[] {
+    return s.rbac.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+        ...(r.resourceNames.length ? { resourceNames: [...r.resourceNames] } : {}),
+    }));
+}
+
 export class WebService extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
     /** In-cluster address, `http://<service>.<namespace>.svc.cluster.local:<port>`. */
@@ -141,6 +154,15 @@ export class WebService extends pulumi.ComponentResource {
                 metadata: meta(`${s.name}-secrets`),
                 type: "Opaque",
                 stringData: pulumi.secret(pulumi.output(args.secretEnv)) as pulumi.Output<Record<string, string>>,
+            }, parent));
+        }
+        if (s.rbac.length > 0) {
+            const role = new k8s.rbac.v1.Role(name, { metadata: meta(s.name), rules: roleRules(s) }, parent);
+            // Before the pods, so an app that calls the API at start-up is not refused.
+            before.push(new k8s.rbac.v1.RoleBinding(name, {
+                metadata: meta(s.name),
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: args.namespace }],
             }, parent));
         }
 

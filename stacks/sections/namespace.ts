@@ -1,15 +1,9 @@
 // The namespace's guard-rails and surroundings: network peers, quota and limits, the cluster connection.
 
 import { PROFILES } from "../environments";
-import { LABEL_KEY_TEXT, LABEL_VALUE, follows, isLabelKey } from "../k8sRules";
+import { LABEL_RULES } from "../k8sRules";
 import { ObjectReader, patterns } from "../reader";
 import { AddonsConfig, ClusterSpec, Environment, NetworkSpec, QuotaSpec } from "../types";
-
-/** Pod labels of peers: Kubernetes label keys and values. */
-const LABEL_RULES = {
-    keys: { ok: isLabelKey, text: LABEL_KEY_TEXT },
-    values: { ok: (v: string) => follows(LABEL_VALUE, v), text: LABEL_VALUE.text },
-};
 
 /** Peers default to where this stack's own add-ons run, so moving an add-on moves the policies with it. */
 export function readNetwork(r: ObjectReader, addons: AddonsConfig): NetworkSpec {

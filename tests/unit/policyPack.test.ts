@@ -12,7 +12,8 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import * as analyzerrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { K8sObject, OBJECT_RULES, STACK_RULES } from "../../policy/rules";
-import { ROOT, renderCommittedStack } from "./harness";
+import { renderConfig } from "../../scripts/render";
+import { ROOT, renderCommittedStack, stackConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Client = any;
@@ -114,6 +115,19 @@ describe("policy pack served by the CrossGuard runtime", function () {
             ["seccomp-runtime-default", `${where}: set securityContext.seccompProfile.type: RuntimeDefault (pod or container)`],
         ]);
         assert.ok(got.every((m) => m[2] === analyzerpb.EnforcementLevel.MANDATORY));
+    });
+
+    it("passes a pod that mounts its token when a Role of the stack is bound to its ServiceAccount, and rejects it without the binding", async () => {
+        const c = stackConfig("dev");
+        (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get"] }];
+        const objs = (await renderConfig("dev", c)).objects as K8sObject[];
+        assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(objs))), []);
+        const unbound = objs.filter((o) => o.kind !== "RoleBinding");
+        const got = messages(await call(client, "analyzeStack", stackRequest(unbound)));
+        assert.deepEqual(got.map((m) => [m[0], detail(m[1])]), [[
+            "no-service-account-token",
+            "Deployment kaizen-studio-dev/backend: set automountServiceAccountToken: false on the pod template (a pod mounts its token only when a Role of the stack is bound to its ServiceAccount: services.<name>.rbac)",
+        ]]);
     });
 
     it("rejects a stack whose replicated workload has no PodDisruptionBudget", async () => {
