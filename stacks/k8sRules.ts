@@ -2,6 +2,8 @@
 // (k8s.io/apimachinery/pkg/util/validation and the image reference grammar of the distribution
 // project), so validation accepts exactly what the cluster accepts for the values a stack sets.
 
+import * as net from "net";
+
 export interface Rule {
     /** A regular expression, or a test that a single one cannot state. */
     readonly re: { test(value: string): boolean };
@@ -143,4 +145,14 @@ export function volumeNameForPath(path: string): string {
 /** A character that would end a line or a header value in a file the program writes. */
 export function hasControlCharacter(value: string): boolean {
     return /[\u0000-\u001f\u007f]/.test(value);
+}
+
+/** An IPv4 or IPv6 CIDR as NetworkPolicy ipBlocks take it (a network address and a prefix length). */
+export function isCidr(v: string): boolean {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(v);
+    if (!m) {
+        return false;
+    }
+    const prefix = Number(m[2]);
+    return net.isIPv4(m[1]) ? prefix <= 32 : net.isIPv6(m[1]) ? prefix <= 128 : false;
 }

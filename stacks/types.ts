@@ -228,6 +228,12 @@ export interface NetworkSpec {
     readonly prometheusPodLabels: Readonly<Record<string, string>>;
     readonly dnsNamespace: string;
     readonly dnsPodLabels: Readonly<Record<string, string>>;
+    /**
+     * Addresses of the Kubernetes API server's endpoints (CIDRs), which services with `rbac` may reach
+     * on `apiServerPorts`. NetworkPolicies see the endpoints, not the `kubernetes` Service's ClusterIP.
+     */
+    readonly apiServerCidrs: readonly string[];
+    readonly apiServerPorts: readonly number[];
 }
 
 export interface QuotaSpec {

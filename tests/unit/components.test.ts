@@ -534,6 +534,7 @@ describe("components (other shapes by config alone)", () => {
     it("binds a Role with exactly the service's rules to its own ServiceAccount, mounts its token, and runs it on a spot node pool", async () => {
         const c = stackConfig("dev");
         const services = c.services as Record<string, Record<string, unknown>>;
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
         services.backend.rbac = [
             { resources: ["configmaps"], verbs: ["get", "list", "watch"] },
             { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "update"], resourceNames: ["backend-leader"] },
@@ -541,6 +542,12 @@ describe("components (other shapes by config alone)", () => {
         services.backend.nodeSelector = { "node-pool": "spot" };
         services.backend.tolerations = [{ key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" }];
         const p = await runProgram("dev", c);
+        // Its way to the API server, and only its: the namespace denies all other egress.
+        type Egress = { to: { ipBlock?: { cidr: string } }[]; ports: unknown[] };
+        const apiServerEgress = (name: string) => ((p.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec.egress ?? []) as Egress[])
+            .filter((e) => e.to.some((peer) => peer.ipBlock?.cidr === "10.96.0.1/32"));
+        assert.deepEqual(apiServerEgress("backend"), [443, 6443].map((port) => ({ to: [{ ipBlock: { cidr: "10.96.0.1/32" } }], ports: [{ protocol: "TCP", port }] })));
+        assert.deepEqual(apiServerEgress("frontend"), []);
         const metadata = { ...p.get(T.serviceAccount, "backend").inputs.metadata };
         assert.equal(metadata.name, "backend");
         assert.deepEqual(p.get(T.role, "backend").inputs, {

@@ -464,65 +464,80 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "redis.replicas: 3 is not allowed: must be 1: Redis here is a single primary (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
             "or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
     },
-    // A service's Role (services.<name>.rbac).
+    // A service's Role (services.<name>.rbac) and its way to the API server.
+    {
+        what: "a Role for a service whose pods could not reach the API server", stack: "dev",
+        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"] }]; },
+        problem: "services.backend.rbac: \"1 rule(s)\" is not allowed: needs network.apiServerCidrs, the API server's endpoint addresses its pods may reach (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes), because the namespace denies all other egress",
+    },
+    {
+        what: "an API server address that is not a CIDR", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.96.0.1"] }; },
+        problem: "network.apiServerCidrs: \"10.96.0.1\" is not allowed: must be a CIDR such as 10.0.0.10/32 or fd00::1/128",
+    },
+    {
+        what: "API server ports out of range", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.96.0.1/32"], apiServerPorts: [443, 70000] }; },
+        problem: "network.apiServerPorts: [443,70000] is not allowed: must be a non-empty list of TCP ports (1-65535)",
+    },
     {
         what: "rbac that is not a list", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = { resources: ["configmaps"], verbs: ["get"] }; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = { resources: ["configmaps"], verbs: ["get"] }; },
         problem: "services.backend.rbac: {\"resources\":[\"configmaps\"],\"verbs\":[\"get\"]} is not allowed: must be a list",
     },
     {
         what: "an RBAC verb that lets the service raise its own permissions", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["roles"], apiGroups: ["rbac.authorization.k8s.io"], verbs: ["get", "escalate"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["roles"], apiGroups: ["rbac.authorization.k8s.io"], verbs: ["get", "escalate"] }]; },
         problem: "services.backend.rbac[0].verbs: \"escalate\" is not allowed: must be one of get, list, watch, create, update, patch, delete, deletecollection, *",
     },
     {
         what: "an RBAC verb Kubernetes does not have", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["read"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["read"] }]; },
         problem: "services.backend.rbac[0].verbs: \"read\" is not allowed: must be one of get, list, watch, create, update, patch, delete, deletecollection, *",
     },
     {
         what: "an RBAC resource written as its kind", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["ConfigMap"], verbs: ["get"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["ConfigMap"], verbs: ["get"] }]; },
         problem: "services.backend.rbac[0].resources: \"ConfigMap\" is not allowed: must be a resource's lower-case plural name such as configmaps, optionally with a subresource such as pods/log; \"*\" for every one",
     },
     {
         what: "an empty RBAC resource", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps", ""], verbs: ["get"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps", ""], verbs: ["get"] }]; },
         problem: "services.backend.rbac[0].resources: \"\" is not allowed: must be a resource's lower-case plural name such as configmaps, optionally with a subresource such as pods/log; \"*\" for every one",
     },
     {
         what: "an RBAC API group that is not a DNS subdomain", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ apiGroups: ["Apps"], resources: ["deployments"], verbs: ["get"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ apiGroups: ["Apps"], resources: ["deployments"], verbs: ["get"] }]; },
         problem: "services.backend.rbac[0].apiGroups: \"Apps\" is not allowed: must be an API group: \"\" (the core group), \"*\", or a DNS subdomain such as apps or coordination.k8s.io",
     },
     {
         what: "an empty list of RBAC API groups (the rule would match nothing)", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ apiGroups: [], resources: ["configmaps"], verbs: ["get"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ apiGroups: [], resources: ["configmaps"], verbs: ["get"] }]; },
         problem: "services.backend.rbac[0].apiGroups: [] is not allowed: must list at least one API group (\"\" is the core group), or be left out for [\"\"]",
     },
     {
         what: "an RBAC rule without resources", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ verbs: ["get"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ verbs: ["get"] }]; },
         problem: "services.backend.rbac[0].resources: is required: the resource types the service may use, such as [configmaps] or [pods, pods/log]",
     },
     {
         what: "an RBAC rule with an empty list of verbs", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: [] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: [] }]; },
         problem: "services.backend.rbac[0].verbs: is required: what the service may do with them: get, list, watch, create, update, patch, delete, deletecollection, *",
     },
     {
         what: "every verb on every resource (namespace admin)", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"] }, { resources: ["*"], verbs: ["*"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"] }, { resources: ["*"], verbs: ["*"] }]; },
         problem: "services.backend.rbac[1].resources: [\"*\"] is not allowed: must not be \"*\" together with verbs \"*\": that is namespace admin over those API groups (in the core group: every Secret, exec into every pod); list the resources the service needs",
     },
     {
         what: "an empty RBAC resource name", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"], resourceNames: [""] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"], resourceNames: [""] }]; },
         problem: "services.backend.rbac[0].resourceNames: \"\" is not allowed: must be object names, not empty",
     },
     {
         what: "non-resource URLs, which a namespaced Role cannot grant", stack: "dev",
-        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"], nonResourceURLs: ["/healthz"] }]; },
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"], nonResourceURLs: ["/healthz"] }]; },
         problem: "services.backend.rbac[0].nonResourceURLs: [\"/healthz\"] is not allowed: unknown key; known keys here: apiGroups, resourceNames, resources, verbs",
     },
     // Scheduling (services.<name>.nodeSelector, tolerations).
@@ -607,6 +622,7 @@ describe("config validation", () => {
 
     it("reads a service's Role rules, node selector and tolerations with Kubernetes' defaults; absent means none", () => {
         const cfg = resolveConfig("dev", edited("dev", (c) => {
+            c.network = { apiServerCidrs: ["10.96.0.1/32"] };
             svc(c, "backend").rbac = [
                 { resources: ["configmaps"], verbs: ["get", "list", "watch"] },
                 { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["*"], resourceNames: ["backend-leader"] },

@@ -113,6 +113,7 @@ describe("policy pack rules", () => {
         let withRole: K8sObject[];
         before(async () => {
             const c = stackConfig("dev");
+            c.network = { apiServerCidrs: ["10.96.0.1/32"] };
             (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get", "list", "watch"] }];
             withRole = (await runProgram("dev", c)).resources.filter((r) => r.inputs?.kind).map((r) => r.inputs);
         });

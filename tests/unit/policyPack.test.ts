@@ -119,6 +119,7 @@ describe("policy pack served by the CrossGuard runtime", function () {
 
     it("passes a pod that mounts its token when a Role of the stack is bound to its ServiceAccount, and rejects it without the binding", async () => {
         const c = stackConfig("dev");
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
         (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get"] }];
         const objs = (await renderConfig("dev", c)).objects as K8sObject[];
         assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(objs))), []);

@@ -50,6 +50,7 @@ for (const stack of ["dev", "staging", "prod"]) {
 describe("wiring of a service's Role and RoleBinding", () => {
     it("gives them the service's component as parent and the stack's cluster provider", async () => {
         const c = stackConfig("dev");
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
         (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get"] }];
         const p = await runProgram("dev", c);
         const service = p.get("platform:app:WebService", "backend");
