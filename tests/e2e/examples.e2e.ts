@@ -13,6 +13,12 @@ const EXAMPLES = fs.readdirSync(path.join(ROOT, "stacks", "examples")).filter((f
 
 /** What each example must run once up, by the seed (kind/name in its namespace). */
 const EXPECTED: Record<string, { namespace: string; workloads: string[]; hpas: Record<string, [number, number]>; claims: string[] }> = {
+    "ai-imutis": {
+        namespace: "ai-imutis",
+        workloads: ["deployment.apps/api", "deployment.apps/redis", "statefulset.apps/postgres"],
+        hpas: { api: [3, 10] },
+        claims: ["data-postgres-0", "redis-data"],
+    },
     "disney-ai-plus": {
         namespace: "disney-ai-plus",
         workloads: ["deployment.apps/api", "deployment.apps/web", "statefulset.apps/postgres"],

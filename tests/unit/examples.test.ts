@@ -29,7 +29,7 @@ const names = (r: Rendered, kind: string) => (r.objects as unknown as K8s[]).fil
 
 describe("example stacks of the other seed systems", () => {
     it("has one file per example, each a valid stack of this program", () => {
-        assert.deepEqual(fs.readdirSync(path.join(ROOT, "stacks", "examples")).sort(), ["disney-ai-plus.yaml"]);
+        assert.deepEqual(fs.readdirSync(path.join(ROOT, "stacks", "examples")).sort(), ["ai-imutis.yaml", "disney-ai-plus.yaml"]);
     });
 
     describe("Disney AI Plus (seed 002, production)", () => {
@@ -101,6 +101,49 @@ describe("example stacks of the other seed systems", () => {
             const ing = one(r, "Ingress", "disney-ai-plus");
             assert.deepEqual(ing.spec.tls, [{ hosts: ["disney-ai-plus.yourdomain.com"], secretName: "disney-ai-plus-tls" }]);
             assert.deepEqual(ing.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => [p.path, p.backend.service.name]), [["/", "web"]]);
+        });
+    });
+
+    describe("AI-IMUTIS (seed 004, production values)", () => {
+        const NS = "ai-imutis";
+
+        it("runs the API at 3 replicas (HPA 3-10 at 70 % CPU / 80 % memory) on port 8000 behind Service port 80, with the seed's per-pod resources", async () => {
+            const r = await example("ai-imutis");
+            const d = one(r, "Deployment", "api");
+            assert.equal(d.metadata.namespace, NS);
+            assert.equal(d.spec.replicas, undefined, "left to the HPA, whose minimum is the seed's 3");
+            const hpa = one(r, "HorizontalPodAutoscaler", "api").spec;
+            assert.deepEqual([hpa.minReplicas, hpa.maxReplicas], [3, 10]);
+            assert.deepEqual(hpa.metrics.map((m: { resource: { name: string; target: { averageUtilization: number } } }) => [m.resource.name, m.resource.target.averageUtilization]), [["cpu", 70], ["memory", 80]]);
+            const c = d.spec.template.spec.containers[0];
+            assert.deepEqual(c.ports, [{ name: "http", containerPort: 8000, protocol: "TCP" }]);
+            assert.deepEqual([c.resources.requests.cpu, c.resources.requests.memory], ["50m", "128Mi"]);
+            assert.deepEqual(one(r, "Service", "api").spec.ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+            assert.deepEqual(names(r, "HorizontalPodAutoscaler"), ["api"], "no HPA on PostgreSQL or Redis");
+        });
+
+        it("keeps PostGIS on a 50Gi claim, Redis on a 20Gi claim and Prometheus on 50Gi", async () => {
+            const r = await example("ai-imutis");
+            const pg = one(r, "StatefulSet", "postgres").spec;
+            assert.equal(pg.template.spec.containers[0].image, "gcr.io/ai-imutis/postgis:15.10-3.4-alpine");
+            assert.equal(pg.volumeClaimTemplates[0].spec.resources.requests.storage, "50Gi");
+            assert.equal(one(r, "PersistentVolumeClaim", "redis-data").spec.resources.requests.storage, "20Gi");
+            const kps = r.releases.find((x) => x.name === "kube-prometheus-stack") as { values: { prometheus: { prometheusSpec: { storageSpec: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } } } } } };
+            assert.equal(kps.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
+            assert.deepEqual(names(r, "PrometheusRule"), ["ai-imutis-alerts"]);
+        });
+
+        it("gives the API's ServiceAccount a Role to read ConfigMaps, its token, and a way to the API server only", async () => {
+            const r = await example("ai-imutis");
+            assert.deepEqual((one(r, "Role", "api") as unknown as { rules: unknown }).rules, [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }]);
+            assert.equal(one(r, "Deployment", "api").spec.template.spec.automountServiceAccountToken, true);
+            const egress = one(r, "NetworkPolicy", "api").spec.egress as { to: { ipBlock?: { cidr: string } }[]; ports: unknown[] }[];
+            assert.deepEqual(egress.filter((e) => e.to.some((p) => p.ipBlock?.cidr === "127.0.0.1/32")),
+                [443, 6443].map((port) => ({ to: [{ ipBlock: { cidr: "127.0.0.1/32" } }], ports: [{ protocol: "TCP", port }] })));
+            // Everything else by the independent evaluator: the API reaches PostgreSQL and Redis, nothing reaches them but it.
+            assert.deepEqual(reachability(r.objects as unknown as Obj[]).filter((l) => / -> (postgres|redis):/.test(l)), [
+                "api -> postgres:5432/TCP", "api -> redis:6379/TCP", "prometheus -> postgres:9187/TCP", "prometheus -> redis:9121/TCP",
+            ]);
         });
     });
 });
