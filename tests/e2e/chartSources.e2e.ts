@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { parse } from "yaml";
-import { CHARTS, LiveWorkspace, changes, createLiveWorkspace, kubectlJson, removeLeftovers } from "./live";
+import { CHARTS, LiveWorkspace, changes, chartVariant, createLiveWorkspace, helmRevisions, kubectlJson, removeLeftovers } from "./live";
 
 /** The registry release built for this test (a Go module the proxy serves). */
 const REGISTRY_MODULE = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2";
@@ -165,19 +165,7 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
         return JSON.parse(zlib.gunzipSync(Buffer.from(Buffer.from(secret.data.release, "base64").toString(), "base64")).toString());
     }
 
-    /** Packages a stand-in chart at `version`, optionally with an extra template, and returns the archive. */
-    function variant(chart: string, version: string, extraTemplate?: string): string {
-        const dir = path.join(tmp, `${chart}-${version}`);
-        fs.cpSync(path.join(CHARTS, chart), dir, { recursive: true });
-        if (extraTemplate) {
-            fs.writeFileSync(path.join(dir, "templates", "extra.yaml"), extraTemplate);
-        }
-        execFileSync("helm", ["package", dir, "--version", version, "-d", path.join(tmp, "variants")], { stdio: "pipe" });
-        return path.join(tmp, "variants", `${chart}-${version}.tgz`);
-    }
-    const helmRevisions = (name: string, ns: string) =>
-        (kubectlJson(["get", "secrets", "-n", ns, "-l", `owner=helm,name=${name}`]).items as { metadata: { labels: Record<string, string> } }[])
-            .map((s) => [Number(s.metadata.labels.version), s.metadata.labels.status] as const).sort((a, b) => a[0] - b[0]);
+    const variant = (chart: string, version: string, extraTemplate?: string) => chartVariant(tmp, chart, version, extraTemplate);
     const image = () => kubectlJson(["get", "deployment", "metrics-server", "-n", "kube-system"]).spec.template.spec.containers[0].image as string;
 
     it("upgrades only the release whose chart version changed", function () {

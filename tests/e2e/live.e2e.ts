@@ -12,7 +12,7 @@ import * as assert from "assert/strict";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LiveWorkspace, changes, createLiveWorkspace, everyWorkloadReady, kubectl, kubectlJson, kubectlOk } from "./live";
+import { LiveWorkspace, changes, createLiveWorkspace, everyWorkloadReady, killTree, kubectl, kubectlJson, kubectlOk, processesIn } from "./live";
 import { ROOT } from "./workspace";
 
 const DEV_NS = "kaizen-studio-dev";
@@ -25,40 +25,6 @@ function deploymentImage(ns: string, name: string): string {
     return kubectlJson(["get", "deployment", name, "-n", ns]).spec.template.spec.containers[0].image;
 }
 
-/** Processes (other than this one) whose working directory is `dir`, from /proc (Linux). */
-function processesIn(dir: string): number[] {
-    return fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).flatMap((e) => {
-        try {
-            return fs.readlinkSync(`/proc/${e}/cwd`) === dir ? [Number(e)] : [];
-        } catch {
-            return [];
-        }
-    });
-}
-
-/** Every process below `pid`, from /proc (Linux). */
-function descendants(pid: number): number[] {
-    const parentOf = new Map<number, number>();
-    for (const entry of fs.readdirSync("/proc")) {
-        if (/^\d+$/.test(entry)) {
-            try {
-                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-                parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-            } catch {
-                // exited meanwhile
-            }
-        }
-    }
-    const found: number[] = [];
-    const walk = (p: number) => parentOf.forEach((parent, child) => {
-        if (parent === p) {
-            found.push(child);
-            walk(child);
-        }
-    });
-    walk(pid);
-    return found;
-}
 
 function boundVolume(ns: string, claim: string): string {
     const pvc = kubectlJson(["get", "pvc", claim, "-n", ns]);
@@ -354,13 +320,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
                         // Every process of the run at once, as when its machine dies: the CLI, the
                         // plugins and the program (the language host starts it in a process group
                         // of its own, and it keeps running, at full CPU, if only the CLI dies).
-                        for (const pid of [child.pid!, ...descendants(child.pid!)]) {
-                            try {
-                                process.kill(pid, "SIGKILL");
-                            } catch {
-                                // already gone
-                            }
-                        }
+                        killTree(child.pid!);
                         resolve();
                     } else if (Date.now() > deadline) {
                         clearInterval(poll);
@@ -371,13 +331,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             await new Promise((r) => child.once("exit", r));
             // The program process may have been started outside that tree's reach (its own process
             // group and session): as the README's runbook says, stop whatever still runs there.
-            for (const pid of processesIn(ws.dir)) {
-                try {
-                    process.kill(pid, "SIGKILL");
-                } catch {
-                    // already gone
-                }
-            }
+            processesIn(ws.dir).forEach((pid) => killTree(pid));
             // README "An interrupted pulumi up": a kill while the file backend replaces the state file
             // leaves it cut ("failed to load checkpoint"); the backend kept the previous one as .bak.
             let exported = ws.pulumi(["stack", "export", "--stack", "dev"], { ok: false });

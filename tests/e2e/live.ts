@@ -7,7 +7,7 @@
 // containers). Nothing else is changed.
 
 import * as assert from "assert/strict";
-import { SpawnSyncReturns, spawnSync } from "child_process";
+import { SpawnSyncReturns, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
@@ -158,4 +158,67 @@ export function everyWorkloadReady(ns: string): string[] {
     const refused = kubectlOk(["get", "events", "-n", ns, "--field-selector", "reason=FailedCreate", "-o", "name"]);
     assert.equal(refused.trim(), "", "no pod was refused admission");
     return workloads;
+}
+
+/** Processes (other than this one) whose working directory is `dir`, from /proc (Linux). */
+export function processesIn(dir: string): number[] {
+    return fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).flatMap((e) => {
+        try {
+            return fs.readlinkSync(`/proc/${e}/cwd`) === dir ? [Number(e)] : [];
+        } catch {
+            return [];
+        }
+    });
+}
+
+/** Every process below `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+    const parentOf = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (/^\d+$/.test(entry)) {
+            try {
+                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+            } catch {
+                // exited meanwhile
+            }
+        }
+    }
+    const found: number[] = [];
+    const walk = (p: number) => parentOf.forEach((parent, child) => {
+        if (parent === p) {
+            found.push(child);
+            walk(child);
+        }
+    });
+    walk(pid);
+    return found;
+}
+
+/** SIGKILL to `pid` and every process below it at once, as when its machine dies. */
+export function killTree(pid: number): void {
+    for (const p of [pid, ...descendants(pid)]) {
+        try {
+            process.kill(p, "SIGKILL");
+        } catch {
+            // already gone
+        }
+    }
+}
+
+/** Packages a stand-in chart at `version` into `<dir>/variants`, optionally with an extra template. */
+export function chartVariant(dir: string, chart: string, version: string, extraTemplate?: string): string {
+    const copy = path.join(dir, `${chart}-${version}`);
+    fs.cpSync(path.join(CHARTS, chart), copy, { recursive: true });
+    if (extraTemplate) {
+        fs.writeFileSync(path.join(copy, "templates", "extra.yaml"), extraTemplate);
+    }
+    execFileSync("helm", ["package", copy, "--version", version, "-d", path.join(dir, "variants")], { stdio: "pipe" });
+    return path.join(dir, "variants", `${chart}-${version}.tgz`);
+}
+
+/** Helm's revisions of a release, from its Secrets: [revision, status], oldest first. */
+export function helmRevisions(name: string, ns: string): (readonly [number, string])[] {
+    return (kubectlJson(["get", "secrets", "-n", ns, "-l", `owner=helm,name=${name}`]).items as { metadata: { labels: Record<string, string> } }[])
+        .map((s) => [Number(s.metadata.labels.version), s.metadata.labels.status] as const).sort((a, b) => a[0] - b[0]);
 }
