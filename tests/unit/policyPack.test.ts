@@ -12,7 +12,8 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import * as analyzerrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { K8sObject, OBJECT_RULES, STACK_RULES } from "../../policy/rules";
-import { ROOT, renderCommittedStack } from "./harness";
+import { renderConfig } from "../../scripts/render";
+import { ROOT, renderCommittedStack, stackConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Client = any;
@@ -95,6 +96,18 @@ describe("policy pack served by the CrossGuard runtime", function () {
             assert.deepEqual(messages(await call(client, "analyze", analyzeRequest(o))), [], `${o.kind} ${o.metadata.name}`);
         }
         assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(prod))), []);
+    });
+
+    it("passes a migration Job, its NetworkPolicy, and the whole prod stack with them", async () => {
+        const c = stackConfig("prod");
+        (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"] };
+        const objs = (await renderConfig("prod", c)).objects as K8sObject[];
+        const added = objs.filter((o) => o.kind === "Job" || o.metadata.name === "backend-migration");
+        assert.deepEqual(added.map((o) => o.kind).sort(), ["Job", "NetworkPolicy"]);
+        for (const o of added) {
+            assert.deepEqual(messages(await call(client, "analyze", analyzeRequest(o))), [], `${o.kind} ${o.metadata.name}`);
+        }
+        assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(objs))), []);
     });
 
     it("rejects a privileged, root, unpinned container with each rule's message", async () => {
