@@ -92,7 +92,8 @@ export function readService(name: string, r: ObjectReader, env: Environment, sec
         metricsPath: r.string("metricsPath", { pattern: HTTP_PATH }) || undefined,
         command: r.stringList("command"),
         args: r.stringList("args"),
-        migration: r.optional("migration", readMigration),
+        // Not an object: reported as such, not also as a migration without a command.
+        migration: r.optional("migration", (m) => readMigration(m, isObject(r.raw.migration))),
     };
     probes.done();
     r.done();
@@ -136,12 +137,18 @@ export function readService(name: string, r: ObjectReader, env: Environment, sec
 
 const MIGRATION_COMMAND = "a non-empty list of non-empty strings, such as [alembic, upgrade, head]";
 
+function isObject(value: unknown): boolean {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** `migration: {command, args, mode, activeDeadlineSeconds, backoffLimit}` (stacks/types.ts MigrationSpec). */
-function readMigration(r: ObjectReader): MigrationSpec {
+function readMigration(r: ObjectReader, isObjectValue: boolean): MigrationSpec {
     const problemsBefore = r.errors.problems.length;
     const command = r.stringList("command");
     if (!r.has("command")) {
-        r.errors.missing(r.key("command"), MIGRATION_COMMAND);
+        if (isObjectValue) {
+            r.errors.missing(r.key("command"), MIGRATION_COMMAND);
+        }
     } else if (r.errors.problems.length === problemsBefore && (command.length === 0 || command.includes(""))) {
         r.errors.add(r.key("command"), command, `must be ${MIGRATION_COMMAND}`);
     }
@@ -156,7 +163,7 @@ function readMigration(r: ObjectReader): MigrationSpec {
     // Settings that would do nothing are refused rather than ignored.
     if (spec.mode === "initContainer") {
         const jobOnly: [string, string][] = [
-            ["activeDeadlineSeconds", "an init container has no deadline: the pod waits for it"],
+            ["activeDeadlineSeconds", "an init container has no deadline; the app container starts once it succeeds"],
             ["backoffLimit", "the kubelet restarts a failed init container, with back-off, until it succeeds"],
         ];
         for (const [key, why] of jobOnly.filter(([k]) => r.has(k))) {
