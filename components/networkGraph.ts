@@ -18,6 +18,9 @@ export const REDIS_EXPORTER_PORT = 9121;
 /** Ranges excluded from "external" HTTPS egress, so it cannot be used to reach in-cluster or private hosts. */
 export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
 
+/** Graph node of the Kubernetes API server's endpoints (`network.apiServerCidrs`). */
+export const API_SERVER = "api-server";
+
 /** Graph node of the ingress controller's pods. */
 export const INGRESS_CONTROLLER = "ingress-controller";
 
@@ -82,11 +85,15 @@ export function edges(cfg: NetworkGraphConfig): Edge[] {
         if (s.egressHttps) {
             out.push({ from: s.name, to: "external-https", port: 443 });
         }
+        // Permissions (`rbac`) are of no use without a way to the API server.
+        if (s.rbac.length > 0) {
+            cfg.network.apiServerPorts.forEach((port) => out.push({ from: s.name, to: API_SERVER, port }));
+        }
     }
-    // A migration Job's pods run the service's code with its env: they go where its pods go, and
-    // nothing connects to them.
+    // A migration Job's pods run the service's code with its env: they go where its pods go (but to
+    // the API server: they mount no token), and nothing connects to them.
     for (const s of cfg.services.filter((x) => x.migration?.mode === "job")) {
-        out.push(...out.filter((e) => e.from === s.name).map((e) => ({ ...e, from: migrationName(s.name) })));
+        out.push(...out.filter((e) => e.from === s.name && e.to !== API_SERVER).map((e) => ({ ...e, from: migrationName(s.name) })));
     }
     if (cfg.monitoring.enabled) {
         for (const w of all.values()) {
@@ -98,16 +105,18 @@ export function edges(cfg: NetworkGraphConfig): Edge[] {
     return out;
 }
 
-function peerFor(name: string, cfg: NetworkGraphConfig, net: NetworkSpec): NetworkPolicyPeer {
+function peersFor(name: string, cfg: NetworkGraphConfig, net: NetworkSpec): NetworkPolicyPeer[] {
     switch (name) {
+        case API_SERVER:
+            return net.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } }));
         case INGRESS_CONTROLLER:
-            return peerInNamespace(net.ingressControllerNamespace, net.ingressControllerPodLabels);
+            return [peerInNamespace(net.ingressControllerNamespace, net.ingressControllerPodLabels)];
         case "prometheus":
-            return peerInNamespace(net.monitoringNamespace, net.prometheusPodLabels);
+            return [peerInNamespace(net.monitoringNamespace, net.prometheusPodLabels)];
         case "external-https":
-            return { ipBlock: { cidr: "0.0.0.0/0", except: PRIVATE_RANGES } };
+            return [{ ipBlock: { cidr: "0.0.0.0/0", except: PRIVATE_RANGES } }];
         default:
-            return { podSelector: { matchLabels: selectorLabels(cfg.appName, name) } };
+            return [{ podSelector: { matchLabels: selectorLabels(cfg.appName, name) } }];
     }
 }
 
@@ -120,7 +129,7 @@ function peerFor(name: string, cfg: NetworkGraphConfig, net: NetworkSpec): Netwo
 export function networkPolicyFor(cfg: NetworkGraphConfig, workload: string): NetworkPolicySpec {
     const all = edges(cfg);
     const rules = (list: Edge[], peerOf: (e: Edge) => string) =>
-        list.map((e) => ({ peers: [peerFor(peerOf(e), cfg, cfg.network)], ports: [tcp(e.port)] }));
+        list.map((e) => ({ peers: peersFor(peerOf(e), cfg, cfg.network), ports: [tcp(e.port)] }));
     // The controller's way in belongs to the edge (components/ingress.ts), which owns the routes.
     const ingress = rules(all.filter((e) => e.to === workload && e.from !== INGRESS_CONTROLLER), (e) => e.from).map((r) => ({ from: r.peers, ports: r.ports }));
     const egress = rules(all.filter((e) => e.from === workload), (e) => e.to).map((r) => ({ to: r.peers, ports: r.ports }));

@@ -1,6 +1,7 @@
 // One stateless HTTP service (frontend, backend, or any other): ServiceAccount, ConfigMap, Secret,
-// Deployment, Service, and optionally HPA and PDB, plus its NetworkPolicy; with a migration, a Job
-// (and its NetworkPolicy) that the Deployment waits for, or an init container in every pod.
+// Deployment, Service, and optionally HPA, PDB and a Role for its ServiceAccount, plus its NetworkPolicy;
+// with a migration, a Job (and its NetworkPolicy) that the Deployment waits for, or an init container
+// in every pod.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -86,16 +87,22 @@ function serviceContainer(args: WebServiceArgs, name: string, command: readonly 
 
 /**
  * What every pod of the service has, the Deployment's and the migration Job's alike: the service's
- * ServiceAccount without a token, the restricted pod security context, the writable dirs.
+ * ServiceAccount (its token only where `token`), the restricted pod security context, the service's
+ * nodes (nodeSelector, tolerations), the writable dirs.
  */
-function servicePodSpec(args: WebServiceArgs, serviceAccountName: pulumi.Input<string>,
+function servicePodSpec(args: WebServiceArgs, serviceAccountName: pulumi.Input<string>, token: boolean,
     spec: Pick<PodSpec, "affinity" | "topologySpreadConstraints" | "restartPolicy"> & { initContainers: Container[]; containers: Container[] }): PodSpec {
     const s = args.service;
+    const { initContainers, containers, ...placement } = spec;
     return {
         serviceAccountName,
-        automountServiceAccountToken: false,
+        automountServiceAccountToken: token,
         securityContext: restrictedPodSecurityContext(s.runAsUser),
-        ...spec,
+        ...placement,
+        ...(Object.keys(s.nodeSelector).length ? { nodeSelector: { ...s.nodeSelector } } : {}),
+        ...(s.tolerations.length ? { tolerations: s.tolerations.map((t) => ({ ...t })) } : {}),
+        initContainers,
+        containers,
         volumes: writableDirs(s.writablePaths).volumes,
     };
 }
@@ -120,7 +127,8 @@ export function deploymentSpec(args: WebServiceArgs, serviceAccountName: pulumi.
                 labels: { ...args.labels, ...selector },
                 annotations: envAnnotations(checksums),
             },
-            spec: servicePodSpec(args, serviceAccountName, {
+            // Only a service with a Role gets its token: without permissions it is a credential to steal and nothing else.
+            spec: servicePodSpec(args, serviceAccountName, s.rbac.length > 0, {
                 affinity: {
                     podAntiAffinity: {
                         preferredDuringSchedulingIgnoredDuringExecution: [{
@@ -156,7 +164,7 @@ export function migrationLabels(args: Pick<WebServiceArgs, "appName" | "labels" 
 
 /**
  * The migration Job's spec (`migration.mode: job`), or undefined without one: one pod like the
- * service's (image, env, ServiceAccount, security contexts, resources, writable dirs) that waits for
+ * service's (image, env, ServiceAccount, security contexts, resources, nodes, writable dirs) that waits for
  * the data services the service uses, then runs the migration once (`backoffLimit` retries), and
  * fails after `activeDeadlineSeconds`. Its pods carry the migration's component label, not the
  * service's: the service's Service, PodDisruptionBudget and NetworkPolicy select that label and must
@@ -180,7 +188,8 @@ export function migrationJobSpec(args: WebServiceArgs, serviceAccountName: pulum
         // per service keeps its pod, and the logs of a failed run, readable.
         template: {
             metadata: { labels: migrationLabels(args), annotations: envAnnotations(checksums) },
-            spec: servicePodSpec(args, serviceAccountName, {
+            // No token even where the service has a Role: a migration talks to its database, not to Kubernetes.
+            spec: servicePodSpec(args, serviceAccountName, false, {
                 restartPolicy: "Never",
                 initContainers: args.migrationJob.dependencies.map((d) => waitForContainer(d, args.initImage)),
                 containers: [migrationContainer(args, m)],
@@ -236,6 +245,16 @@ export function hpaSpec(s: ServiceSpec, deploymentName: pulumi.Input<string>): k
     };
 }
 
+/** The rules of the service's Role (none: the service gets no Role). */
+export function roleRules(s: ServiceSpec): k8s.types.input.rbac.v1.PolicyRule[] {
+    return s.rbac.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+        ...(r.resourceNames.length ? { resourceNames: [...r.resourceNames] } : {}),
+    }));
+}
+
 export class WebService extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
     /** In-cluster address, `http://<service>.<namespace>.svc.cluster.local:<port>`. */
@@ -262,6 +281,16 @@ export class WebService extends pulumi.ComponentResource {
         const envSources: pulumi.Resource[] = secret ? [configMap, secret] : [configMap];
         const before: pulumi.Resource[] = [configMap, networkPolicy, ...(secret ? [secret] : [])];
         const checksums = { config: checksum(args.env), secret: secretChecksum(args.secretEnv, args.checksumKey) };
+
+        if (s.rbac.length > 0) {
+            const role = new k8s.rbac.v1.Role(name, { metadata: meta(s.name), rules: roleRules(s) }, parent);
+            // Before the pods, so an app that calls the API at start-up is not refused.
+            before.push(new k8s.rbac.v1.RoleBinding(name, {
+                metadata: meta(s.name),
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: args.namespace }],
+            }, parent));
+        }
 
         // The Deployment waits for the migration Job: a new version rolls out only after its migration
         // completed, and a failed one fails the update before the Deployment changes.

@@ -102,15 +102,6 @@ export const OBJECT_RULES: readonly ObjectRule[] = [
             : `pin image '${image}' to a version tag or digest (not 'latest', not untagged)`;
     }),
     {
-        name: "no-service-account-token",
-        description: "Pods do not mount a service account token they do not need.",
-        check(obj) {
-            const spec = podSpecOf(obj);
-            return spec && spec.automountServiceAccountToken !== false
-                ? [`${id(obj)}: set automountServiceAccountToken: false on the pod template`] : [];
-        },
-    },
-    {
         name: "ingress-tls",
         description: "Every Ingress host is served over TLS.",
         check(obj) {
@@ -137,7 +128,29 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
     return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 }
 
+/**
+ * Whether a Role of the stack, with rules, is bound to the pod template's ServiceAccount in its
+ * namespace: the only case in which its token grants something the program decided on. ClusterRoles
+ * and objects from outside the stack do not count.
+ */
+function boundToRole(objs: readonly K8sObject[], w: K8sObject, spec: K8sObject): boolean {
+    const ns = w.metadata?.namespace;
+    const account = spec.serviceAccountName ?? "default";
+    return objs.some((b) => b.kind === "RoleBinding" && b.metadata?.namespace === ns
+        && b.roleRef?.apiGroup === "rbac.authorization.k8s.io" && b.roleRef?.kind === "Role"
+        && (b.subjects ?? []).some((s: K8sObject) => s.kind === "ServiceAccount" && s.name === account && (s.namespace ?? ns) === ns)
+        && objs.some((r) => r.kind === "Role" && r.metadata?.namespace === ns && r.metadata?.name === b.roleRef.name && (r.rules ?? []).length > 0));
+}
+
 export const STACK_RULES: readonly StackRule[] = [
+    {
+        name: "no-service-account-token",
+        description: "Pods mount a service account token only when a Role of the stack is bound to their ServiceAccount.",
+        check(objs) {
+            return objs.filter((w) => { const spec = podSpecOf(w); return spec && spec.automountServiceAccountToken !== false && !boundToRole(objs, w, spec); })
+                .map((w) => `${id(w)}: set automountServiceAccountToken: false on the pod template (a pod mounts its token only when a Role of the stack is bound to its ServiceAccount: services.<name>.rbac)`);
+        },
+    },
     {
         name: "pdb-for-replicated-workloads",
         description: "Workloads that run more than one replica have a PodDisruptionBudget.",

@@ -85,5 +85,6 @@ pulumi stack output --stack "$stack"
 ns=$(pulumi stack output namespace --stack "$stack")
 say "the app runs in namespace $ns (KUBECONFIG=$KUBECONFIG):"
 say "  kubectl -n $ns get pods"
-say "  kubectl -n $ns port-forward svc/frontend 8080:80   (frontend; the local cluster simulates pods, so nothing answers)"
+services=$(pulumi stack output serviceUrls --json --stack "$stack" | node -e 'process.stdout.write(Object.keys(JSON.parse(require("fs").readFileSync(0, "utf8"))).join(" "))')
+say "  kubectl -n $ns port-forward svc/<service> 8080:<port>   (services: $services; the local cluster simulates pods, so nothing answers)"
 say "state: .local/state, passphrase: .local/passphrase; stop the cluster with 'npm run cluster:down'"

@@ -2,6 +2,8 @@
 // (k8s.io/apimachinery/pkg/util/validation and the image reference grammar of the distribution
 // project), so validation accepts exactly what the cluster accepts for the values a stack sets.
 
+import * as net from "net";
+
 export interface Rule {
     /** A regular expression, or a test that a single one cannot state. */
     readonly re: { test(value: string): boolean };
@@ -51,10 +53,42 @@ export function isLabelKey(key: string): boolean {
 }
 export const LABEL_KEY_TEXT = "a label key: an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
 
+/** A label key as a Rule, for single values (a toleration's key); at most 253 + '/' + 63 characters. */
+export const LABEL_KEY: Rule = { re: { test: isLabelKey }, maxLength: 317, text: LABEL_KEY_TEXT };
+
 /** A label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit. */
 export const LABEL_VALUE: Rule = {
     re: new RegExp(`^(${NAME_PART})?$`), maxLength: 63,
     text: "a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+};
+
+/** A map of labels (pod selectors, node selectors): label keys and label values. */
+export const LABEL_RULES = {
+    keys: { ok: isLabelKey, text: LABEL_KEY_TEXT },
+    values: { ok: (v: string) => follows(LABEL_VALUE, v), text: LABEL_VALUE.text },
+};
+
+/**
+ * The verbs a Role of the program may grant: the API server's request verbs on resources. The
+ * special verbs (bind, escalate, impersonate, use, approve, sign) are left out on purpose: they let
+ * their holder raise its own permissions or act as someone else.
+ */
+export const RBAC_VERBS: readonly string[] = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"];
+
+/** An RBAC API group: "" (the core group), "*" (every group) or a group name, a DNS subdomain. */
+export const RBAC_API_GROUP: Rule = {
+    re: new RegExp(`^(\\*|${SUBDOMAIN})?$`), maxLength: 253,
+    text: "an API group: \"\" (the core group), \"*\", or a DNS subdomain such as apps or coordination.k8s.io",
+};
+
+/**
+ * An RBAC resource: a resource's plural name (a DNS-1035 label, as custom resources' plurals are),
+ * optionally '/' and a subresource (pods/log, deployments/scale); "*" for every one of either.
+ */
+const RESOURCE_PART = "(\\*|[a-z]([-a-z0-9]*[a-z0-9])?)";
+export const RBAC_RESOURCE: Rule = {
+    re: new RegExp(`^${RESOURCE_PART}(/${RESOURCE_PART})?$`), maxLength: 127,
+    text: "a resource's lower-case plural name such as configmaps, optionally with a subresource such as pods/log; \"*\" for every one",
 };
 
 /** A ConfigMap or Secret data key (the plain `env` of a service becomes ConfigMap keys). */
@@ -111,4 +145,14 @@ export function volumeNameForPath(path: string): string {
 /** A character that would end a line or a header value in a file the program writes. */
 export function hasControlCharacter(value: string): boolean {
     return /[\u0000-\u001f\u007f]/.test(value);
+}
+
+/** An IPv4 or IPv6 CIDR as NetworkPolicy ipBlocks take it (a network address and a prefix length). */
+export function isCidr(v: string): boolean {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(v);
+    if (!m) {
+        return false;
+    }
+    const prefix = Number(m[2]);
+    return net.isIPv4(m[1]) ? prefix <= 32 : net.isIPv6(m[1]) ? prefix <= 128 : false;
 }

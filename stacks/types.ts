@@ -65,6 +65,30 @@ export interface AutoscalingSpec {
     readonly behavior: { readonly scaleUp: ScalingRulesSpec; readonly scaleDown: ScalingRulesSpec };
 }
 
+/** One rule of a service's Role: an rbac.authorization.k8s.io/v1 PolicyRule on resources. */
+export interface RbacRuleSpec {
+    /** API groups; "" is the core group (ConfigMaps, Pods...). Default `[""]`. */
+    readonly apiGroups: readonly string[];
+    /** Resource types (`configmaps`) and subresources (`pods/log`). */
+    readonly resources: readonly string[];
+    readonly verbs: readonly string[];
+    /** Object names the rule is limited to; empty means every object of `resources`. */
+    readonly resourceNames: readonly string[];
+}
+
+/** A taint the pods tolerate (core/v1 Toleration). */
+export interface TolerationSpec {
+    readonly key: string;
+    /** `Equal` (default) matches `value`; `Exists` matches any value of `key`. */
+    readonly operator: "Equal" | "Exists";
+    /** Absent with `Exists`; with `Equal`, absent matches the empty value. */
+    readonly value?: string;
+    /** Absent matches every effect. */
+    readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+    /** With `NoExecute` only: how long the pod stays on a node after the taint appears; absent means for ever. */
+    readonly tolerationSeconds?: number;
+}
+
 export interface ServiceSpec {
     /** Key in `services`; also the Deployment, Service and component label name. */
     readonly name: string;
@@ -96,6 +120,15 @@ export interface ServiceSpec {
     readonly metricsPath?: string;
     readonly command: readonly string[];
     readonly args: readonly string[];
+    /**
+     * Rules of a Role bound to the service's ServiceAccount, for an app that calls the Kubernetes API.
+     * Empty (the default): no Role, no RoleBinding, and no token mounted in the pods.
+     */
+    readonly rbac: readonly RbacRuleSpec[];
+    /** Node labels the pods must be scheduled on (pod `nodeSelector`); empty (the default) means any node. */
+    readonly nodeSelector: Readonly<Record<string, string>>;
+    /** Taints the pods tolerate, e.g. a spot node pool's; empty (the default) means none. */
+    readonly tolerations: readonly TolerationSpec[];
     /** A database migration that runs before this service's pods serve a new version; unset means none. */
     readonly migration?: MigrationSpec;
 }
@@ -234,6 +267,12 @@ export interface NetworkSpec {
     readonly prometheusPodLabels: Readonly<Record<string, string>>;
     readonly dnsNamespace: string;
     readonly dnsPodLabels: Readonly<Record<string, string>>;
+    /**
+     * Addresses of the Kubernetes API server's endpoints (CIDRs), which services with `rbac` may reach
+     * on `apiServerPorts`. NetworkPolicies see the endpoints, not the `kubernetes` Service's ClusterIP.
+     */
+    readonly apiServerCidrs: readonly string[];
+    readonly apiServerPorts: readonly number[];
 }
 
 export interface QuotaSpec {

@@ -48,6 +48,11 @@ export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void
     if (cfg.monitoring.enabled && !cfg.addons.kubePrometheusStack.enabled && !cfg.monitoring.crdsFromCluster) {
         errors.add("monitoring.enabled", true, "needs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule): set addons.kubePrometheusStack.enabled: true, or monitoring.crdsFromCluster: true where the cluster already has them, or monitoring.enabled: false");
     }
+    // The namespace denies all egress: without the API server's addresses a Role would be unusable.
+    for (const s of cfg.services.filter((x) => x.rbac.length > 0 && cfg.network.apiServerCidrs.length === 0)) {
+        errors.add(`services.${s.name}.rbac`, `${s.rbac.length} rule(s)`, "needs network.apiServerCidrs, the API server's endpoint addresses its pods may reach " +
+            "(kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes), because the namespace denies all other egress");
+    }
     if (cfg.ingress.enabled && paths.size === 0) {
         errors.add("ingress.enabled", true, "needs at least one service with an ingressPath, or ingress.enabled: false");
     }

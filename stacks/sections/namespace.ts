@@ -1,15 +1,9 @@
 // The namespace's guard-rails and surroundings: network peers, quota and limits, the cluster connection.
 
 import { PROFILES } from "../environments";
-import { LABEL_KEY_TEXT, LABEL_VALUE, follows, isLabelKey } from "../k8sRules";
+import { LABEL_RULES, isCidr } from "../k8sRules";
 import { ObjectReader, patterns } from "../reader";
 import { AddonsConfig, ClusterSpec, Environment, NetworkSpec, QuotaSpec } from "../types";
-
-/** Pod labels of peers: Kubernetes label keys and values. */
-const LABEL_RULES = {
-    keys: { ok: isLabelKey, text: LABEL_KEY_TEXT },
-    values: { ok: (v: string) => follows(LABEL_VALUE, v), text: LABEL_VALUE.text },
-};
 
 /** Peers default to where this stack's own add-ons run, so moving an add-on moves the policies with it. */
 export function readNetwork(r: ObjectReader, addons: AddonsConfig): NetworkSpec {
@@ -20,9 +14,25 @@ export function readNetwork(r: ObjectReader, addons: AddonsConfig): NetworkSpec 
         prometheusPodLabels: r.stringMap("prometheusPodLabels", { "app.kubernetes.io/name": "prometheus" }, LABEL_RULES),
         dnsNamespace: r.string("dnsNamespace", { default: "kube-system", pattern: patterns.dnsLabel }),
         dnsPodLabels: r.stringMap("dnsPodLabels", { "k8s-app": "kube-dns" }, LABEL_RULES),
+        apiServerCidrs: r.stringList("apiServerCidrs"),
+        apiServerPorts: readPorts(r, "apiServerPorts", [443, 6443]),
     };
+    spec.apiServerCidrs.filter((c) => !isCidr(c)).forEach((c) => r.errors.add(r.key("apiServerCidrs"), c, "must be a CIDR such as 10.0.0.10/32 or fd00::1/128"));
     r.done();
     return spec;
+}
+
+function readPorts(r: ObjectReader, name: string, def: number[]): number[] {
+    const raw = r.raw[name];
+    r.skip(name);
+    if (raw === undefined || raw === null) {
+        return def;
+    }
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+        r.errors.add(r.key(name), raw, "must be a non-empty list of TCP ports (1-65535)");
+        return def;
+    }
+    return raw as number[];
 }
 
 export function readQuota(r: ObjectReader, env: Environment): QuotaSpec {

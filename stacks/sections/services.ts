@@ -1,10 +1,14 @@
-// The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env.
+// The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env, RBAC, scheduling,
+// migrations.
 
-import { CONFIG_MAP_KEY, DNS1035_LABEL, DNS1123_LABEL, HPA_BEHAVIOR_LIMITS, METRIC_NAME, follows, volumeNameForPath } from "../k8sRules";
+import {
+    CONFIG_MAP_KEY, DNS1035_LABEL, DNS1123_LABEL, HPA_BEHAVIOR_LIMITS, LABEL_KEY, LABEL_RULES, LABEL_VALUE, METRIC_NAME, RBAC_API_GROUP, RBAC_RESOURCE, RBAC_VERBS,
+    follows, volumeNameForPath,
+} from "../k8sRules";
 import { ObjectReader, parseQuantity } from "../reader";
 import {
-    AutoscalingSpec, Environment, MIGRATION_JOB_HASH_LENGTH, MIGRATION_MODES, MigrationSpec, PodsMetricSpec, ProbeSpec, ResourceSpec, ScalingPolicySpec,
-    ScalingRulesSpec, ServiceSpec, migrationName,
+    AutoscalingSpec, Environment, MIGRATION_JOB_HASH_LENGTH, MIGRATION_MODES, MigrationSpec, PodsMetricSpec, ProbeSpec, RbacRuleSpec, ResourceSpec,
+    ScalingPolicySpec, ScalingRulesSpec, ServiceSpec, TolerationSpec, migrationName,
 } from "../types";
 import { PROFILES } from "../environments";
 import { readImage } from "./images";
@@ -92,6 +96,9 @@ export function readService(name: string, r: ObjectReader, env: Environment, sec
         metricsPath: r.string("metricsPath", { pattern: HTTP_PATH }) || undefined,
         command: r.stringList("command"),
         args: r.stringList("args"),
+        rbac: r.objectList("rbac").map(readRbacRule),
+        nodeSelector: r.stringMap("nodeSelector", {}, LABEL_RULES),
+        tolerations: r.objectList("tolerations").map(readToleration),
         // Not an object: reported as such, not also as a migration without a command.
         migration: r.optional("migration", (m) => readMigration(m, isObject(r.raw.migration))),
     };
@@ -265,4 +272,71 @@ function readPodsMetrics(r: ObjectReader): PodsMetricSpec[] {
         out.push(metric);
     }
     return out;
+}
+
+/** `rbac: [{apiGroups, resources, verbs, resourceNames}]`: one rule of the service's Role. */
+function readRbacRule(r: ObjectReader): RbacRuleSpec {
+    const rule = {
+        apiGroups: r.stringList("apiGroups", [""]),
+        resources: r.stringList("resources"),
+        verbs: r.stringList("verbs"),
+        resourceNames: r.stringList("resourceNames"),
+    };
+    r.done();
+    // Absent or []: a list of the wrong type is reported by stringList already.
+    const empty = (name: string) => !r.has(name) || (Array.isArray(r.raw[name]) && (r.raw[name] as unknown[]).length === 0);
+    if (r.has("apiGroups") && empty("apiGroups")) {
+        r.errors.add(r.key("apiGroups"), [], "must list at least one API group (\"\" is the core group), or be left out for [\"\"]");
+    }
+    if (empty("resources")) {
+        r.errors.missing(r.key("resources"), "the resource types the service may use, such as [configmaps] or [pods, pods/log]");
+    }
+    if (empty("verbs")) {
+        r.errors.missing(r.key("verbs"), `what the service may do with them: ${RBAC_VERBS.join(", ")}`);
+    }
+    for (const [name, list, ok, text] of [
+        ["apiGroups", rule.apiGroups, (v: string) => follows(RBAC_API_GROUP, v), `must be ${RBAC_API_GROUP.text}`],
+        ["resources", rule.resources, (v: string) => follows(RBAC_RESOURCE, v), `must be ${RBAC_RESOURCE.text}`],
+        ["verbs", rule.verbs, (v: string) => RBAC_VERBS.includes(v), `must be one of ${RBAC_VERBS.join(", ")}`],
+        ["resourceNames", rule.resourceNames, (v: string) => v !== "", "must be object names, not empty"],
+    ] as const) {
+        list.filter((v) => !ok(v)).forEach((v) => r.errors.add(r.key(name), v, text));
+    }
+    if (rule.resources.includes("*") && rule.verbs.includes("*")) {
+        r.errors.add(r.key("resources"), rule.resources,
+            "must not be \"*\" together with verbs \"*\": that is namespace admin over those API groups (in the core group: every Secret, exec into every pod); list the resources the service needs");
+    }
+    return rule;
+}
+
+const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
+
+/** `tolerations: [{key, operator, value, effect, tolerationSeconds}]`, by the API server's rules for tolerations. */
+function readToleration(r: ObjectReader): TolerationSpec {
+    const key = r.string("key", {
+        required: "the taint key to tolerate, such as spot (an empty key with operator Exists would tolerate every taint, a failed node's included, so pods would never leave it)",
+        pattern: LABEL_KEY,
+    });
+    const operator = r.string("operator", { default: "Equal", oneOf: ["Equal", "Exists"] }) as TolerationSpec["operator"];
+    // A YAML `value: true` arrives as a boolean: read scalars as their text, as label maps do.
+    const rawValue = r.raw.value;
+    const value = typeof rawValue === "boolean" || typeof rawValue === "number" ? (r.skip("value"), String(rawValue)) : r.string("value") || undefined;
+    const effect = r.string("effect", { oneOf: TAINT_EFFECTS }) as TolerationSpec["effect"] | "";
+    const seconds = r.has("tolerationSeconds") ? r.int("tolerationSeconds", { default: 0, min: 0 }) : r.skip("tolerationSeconds");
+    r.done();
+    if (value !== undefined && operator === "Exists") {
+        r.errors.add(r.key("value"), value, "must be left out with operator Exists, which matches every value of the key");
+    } else if (value !== undefined && !follows(LABEL_VALUE, value)) {
+        r.errors.add(r.key("value"), value, `must be ${LABEL_VALUE.text}`);
+    }
+    if (seconds !== undefined && effect !== "NoExecute") {
+        r.errors.add(r.key("tolerationSeconds"), seconds, "must be set only with effect NoExecute: it is how long the pod stays on a node after a NoExecute taint appears");
+    }
+    return {
+        key,
+        operator,
+        ...(value !== undefined ? { value } : {}),
+        ...(effect ? { effect } : {}),
+        ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}),
+    };
 }

@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { parse } from "yaml";
-import { CHARTS, LiveWorkspace, changes, createLiveWorkspace, kubectl, kubectlJson } from "./live";
+import { CHARTS, LiveWorkspace, changes, createLiveWorkspace, kubectlJson, removeLeftovers } from "./live";
 
 /** The registry release built for this test (a Go module the proxy serves). */
 const REGISTRY_MODULE = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2";
@@ -130,11 +130,7 @@ describe("add-on chart sources served on loopback (HTTP repository, OCI registry
     after(function () {
         if (ws) {
             ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "dev"], { ok: false });
-            // What destroy keeps by design (data claims in the retained namespace, CRDs kept by the
-            // charts) goes too, so the next suite starts from an empty cluster.
-            kubectl(["delete", "namespace", "kaizen-studio-dev", "--wait=true", "--timeout=120s"]);
-            kubectl(["delete", "crd", "clusterissuers.cert-manager.io", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com", "--ignore-not-found"]);
-            kubectl(["delete", "namespace", "ingress-nginx", "cert-manager", "monitoring", "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+            removeLeftovers(["kaizen-studio-dev"]);
             ws.dispose();
         }
         registry?.kill();

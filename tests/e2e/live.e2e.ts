@@ -12,22 +12,14 @@ import * as assert from "assert/strict";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LiveWorkspace, changes, createLiveWorkspace, kubectl, kubectlJson, kubectlOk } from "./live";
+import { LiveWorkspace, changes, createLiveWorkspace, everyWorkloadReady, kubectl, kubectlJson, kubectlOk } from "./live";
 import { ROOT } from "./workspace";
 
 const DEV_NS = "kaizen-studio-dev";
 const PROD_NS = "kaizen-studio";
-const WORKLOADS = ["deployment/frontend", "deployment/backend", "deployment/redis", "statefulset/postgres"];
+const WORKLOADS = ["deployment.apps/backend", "deployment.apps/frontend", "deployment.apps/redis", "statefulset.apps/postgres"];
 
 type Obj = { metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function everyWorkloadReady(ns: string): void {
-    for (const w of WORKLOADS) {
-        kubectlOk(["rollout", "status", w, "-n", ns, "--timeout=120s"]);
-    }
-    const refused = kubectlOk(["get", "events", "-n", ns, "--field-selector", "reason=FailedCreate", "-o", "name"]);
-    assert.equal(refused.trim(), "", "no pod was refused admission");
-}
 
 function deploymentImage(ns: string, name: string): string {
     return kubectlJson(["get", "deployment", name, "-n", ns]).spec.template.spec.containers[0].image;
@@ -143,7 +135,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
         it("comes up with the add-ons, every workload ready and every pod admitted under restricted", () => {
             const r = ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
             assert.doesNotMatch(r.stdout + r.stderr, /is expected to have version/);
-            everyWorkloadReady(DEV_NS);
+            assert.deepEqual(everyWorkloadReady(DEV_NS), WORKLOADS);
             const labels = kubectlJson(["get", "namespace", DEV_NS]).metadata.labels;
             assert.equal(labels["pod-security.kubernetes.io/enforce"], "restricted");
             const bad = kubectl(["run", "psa-probe", "-n", DEV_NS, "--image=busybox:1.36.1", "--restart=Never",
@@ -310,7 +302,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             assert.equal(boundVolume(DEV_NS, "data-postgres-0"), pg);
             assert.equal(boundVolume(DEV_NS, "redis-data"), redis);
             ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
-            everyWorkloadReady(DEV_NS);
+            assert.deepEqual(everyWorkloadReady(DEV_NS), WORKLOADS);
             assert.equal(boundVolume(DEV_NS, "data-postgres-0"), pg, "PostgreSQL's claim is bound to the same volume");
             assert.equal(boundVolume(DEV_NS, "redis-data"), redis);
             for (const [claim, pv] of [["data-postgres-0", pg], ["redis-data", redis]]) {
@@ -408,7 +400,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             ws.pulumi(["cancel", "--yes", "--stack", "dev"], { ok: false });
             ws.pulumi(["refresh", "--yes", "--clear-pending-creates", "--stack", "dev"]);
             ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
-            everyWorkloadReady(DEV_NS);
+            assert.deepEqual(everyWorkloadReady(DEV_NS), WORKLOADS);
             kubectlOk(["rollout", "status", "deployment/worker", "-n", DEV_NS, "--timeout=120s"]);
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
             const state = JSON.parse(ws.pulumi(["stack", "export", "--stack", "dev"]).stdout).deployment;
@@ -443,7 +435,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
     describe("prod", () => {
         it("comes up, previews clean, and refuses a destroy while its data is protected", () => {
             ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "prod"]);
-            everyWorkloadReady(PROD_NS);
+            assert.deepEqual(everyWorkloadReady(PROD_NS), WORKLOADS);
             // The program leaves replicas to the HPA; its controller raises them to the minimum.
             kubectlOk(["wait", "--for=jsonpath={.spec.replicas}=3", "deployment/backend", "-n", PROD_NS, "--timeout=90s"]);
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "prod"]);

@@ -95,6 +95,32 @@ const CLASSES: RefusalClass[] = [
         problem: "services.backend.resources.requests.cpu: \"10 m\" is not allowed:",
         object: { kind: "Deployment", name: "backend", edit: (o) => { o.spec.template.spec.containers[0].resources.requests.cpu = "10 m"; }, refusal: /quantities must match the regular expression|unable to parse quantity/ },
     },
+    {
+        what: "a node selector value that is not a label value",
+        config: (c) => { c.services.backend.nodeSelector = { "node-pool": "spot pool" }; },
+        problem: "services.backend.nodeSelector.node-pool: \"spot pool\" is not allowed:",
+        object: { kind: "Deployment", name: "backend", edit: (o) => { o.spec.template.spec.nodeSelector = { "node-pool": "spot pool" }; }, refusal: /a valid label must be an empty string or consist of alphanumeric characters/ },
+    },
+    {
+        what: "a toleration with operator Exists and a value",
+        config: (c) => { c.services.backend.tolerations = [{ key: "spot", operator: "Exists", value: "true" }]; },
+        problem: "services.backend.tolerations[0].value: \"true\" is not allowed:",
+        object: {
+            kind: "Deployment", name: "backend",
+            edit: (o) => { o.spec.template.spec.tolerations = [{ key: "spot", operator: "Exists", value: "true" }]; },
+            refusal: /value must be empty when `operator` is 'Exists'/,
+        },
+    },
+    {
+        what: "tolerationSeconds without effect NoExecute",
+        config: (c) => { c.services.backend.tolerations = [{ key: "spot", value: "true", effect: "NoSchedule", tolerationSeconds: 60 }]; },
+        problem: "services.backend.tolerations[0].tolerationSeconds: 60 is not allowed:",
+        object: {
+            kind: "Deployment", name: "backend",
+            edit: (o) => { o.spec.template.spec.tolerations = [{ key: "spot", operator: "Equal", value: "true", effect: "NoSchedule", tolerationSeconds: 60 }]; },
+            refusal: /effect must be 'NoExecute' when `tolerationSeconds` is set/,
+        },
+    },
 ];
 
 /**

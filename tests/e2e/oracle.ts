@@ -67,6 +67,32 @@ const autoscaling = fc.record({
     podsMetrics: fc.array(fc.record({ name: metricName, averageValue }), { maxLength: 2 }),
     behavior: fc.record({ scaleUp: scalingRules, scaleDown: scalingRules }, { requiredKeys: [] }),
 }, { requiredKeys: [] });
+const rbacRule = mostly(
+    fc.constantFrom(
+        { resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["apps"], resources: ["deployments", "deployments/scale"], verbs: ["get", "patch"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["*"], resourceNames: ["leader"] },
+        { apiGroups: ["*"], resources: ["*"], verbs: ["get", "list"] },
+        { apiGroups: ["", "example.com"], resources: ["pods/log", "*/scale", "ec2nodeclasses"], verbs: ["get"] },
+    ),
+    fc.constantFrom(
+        { resources: ["*"], verbs: ["*"] }, { resources: ["configmaps"], verbs: ["read"] }, { resources: ["pods"], verbs: ["escalate"] },
+        { resources: ["ConfigMap"], verbs: ["get"] }, { resources: [], verbs: ["get"] }, { apiGroups: [], resources: ["pods"], verbs: ["get"] },
+        { apiGroups: ["Apps"], resources: ["deployments"], verbs: ["get"] }, { resources: ["pods"] }, { resources: ["pods"], verbs: ["get"], resourceNames: [""] },
+    ),
+);
+const toleration = mostly(
+    fc.constantFrom(
+        { key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" },
+        { key: "spot", value: true, effect: "PreferNoSchedule" },
+        { key: "example.com/gpu", operator: "Exists" },
+        { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 },
+    ),
+    fc.constantFrom(
+        { operator: "Exists" }, { key: "spot", operator: "Exists", value: "true" }, { key: "spot", value: "true", effect: "NoSchedule", tolerationSeconds: 60 },
+        { key: "spot", effect: "NoScheduled" }, { key: "spot", operator: "In" }, { key: "spot pool", operator: "Exists" }, { key: "spot", value: "a b" },
+    ),
+);
 
 const service = fc.record({
     image,
@@ -82,6 +108,9 @@ const service = fc.record({
         requests: fc.record({ cpu: cpuRequest, memory: memRequest }, { requiredKeys: [] }),
         limits: fc.record({ cpu: cpuLimit, memory: memLimit }, { requiredKeys: [] }),
     }, { requiredKeys: [] })),
+    rbac: optional(fc.array(rbacRule, { maxLength: 2 })),
+    nodeSelector: optional(fc.dictionary(labelKey, labelValue, { minKeys: 1, maxKeys: 2 })),
+    tolerations: optional(fc.array(toleration, { minLength: 1, maxLength: 2 })),
 }, { requiredKeys: ["image", "uses"] });
 
 /** A dev-based stack config with some fields replaced by generated values. */

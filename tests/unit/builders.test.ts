@@ -6,7 +6,7 @@ import * as assert from "assert/strict";
 import { limitRangeSpec, resourceQuotaSpec } from "../../components/namespace";
 import { connectionUrl as postgresUrl, PASSWORD_SYNC_COMMAND, SHM_SIZE, statefulSetSpec } from "../../components/postgres";
 import { connectionUrl as redisUrl, deploymentSpec as redisDeploymentSpec } from "../../components/redis";
-import { deploymentSpec, hpaSpec, migrationJobAnnotations, migrationJobName, migrationJobSpec, WebServiceArgs } from "../../components/webService";
+import { deploymentSpec, hpaSpec, migrationJobAnnotations, migrationJobName, migrationJobSpec, roleRules, WebServiceArgs } from "../../components/webService";
 import { resolveConfig } from "../../stacks/config";
 import { FAKE_SECRETS, stackConfig } from "./harness";
 
@@ -128,6 +128,8 @@ describe("workload spec builders (pure)", () => {
         assert.deepEqual(d.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
         const pod = d.template.spec;
         assert.equal(pod.automountServiceAccountToken, false);
+        assert.equal("nodeSelector" in pod, false, "no node selector without config");
+        assert.equal("tolerations" in pod, false, "no tolerations without config");
         assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } });
         const c = pod.containers[0];
         assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } });
@@ -140,6 +142,45 @@ describe("workload spec builders (pure)", () => {
         assert.equal(noSecrets.replicas, 2);
         assert.deepEqual(noSecrets.template.spec.containers[0].envFrom, [{ configMapRef: { name: "frontend-config" } }]);
         assert.deepEqual(noSecrets.template.spec.initContainers, []);
+    });
+
+    it("mounts the token of a service with Role rules, and schedules its pods on a spot node pool", () => {
+        const spot = {
+            ...service("backend"),
+            rbac: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"], resourceNames: [] }],
+            nodeSelector: { "node-pool": "spot" },
+            tolerations: [
+                { key: "spot", operator: "Equal" as const, value: "true", effect: "NoSchedule" as const },
+                { key: "node.kubernetes.io/unreachable", operator: "Exists" as const, effect: "NoExecute" as const, tolerationSeconds: 30 },
+            ],
+        };
+        const args: WebServiceArgs = {
+            namespace: "kaizen-studio", appName: "kaizen-studio", service: spot, labels: {}, env: {}, secretEnv: {}, checksumKey: "k",
+            dependencies: [], initImage: "busybox:1.36.1", networkPolicy: { podSelector: {} },
+        };
+        const pod = plain(deploymentSpec(args, "backend", { config: "c", secret: "s" })).template.spec;
+        assert.equal(pod.automountServiceAccountToken, true);
+        assert.deepEqual(pod.nodeSelector, { "node-pool": "spot" });
+        assert.deepEqual(pod.tolerations, [
+            { key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" },
+            { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 },
+        ]);
+        assert.deepEqual(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight, 100, "spread as before");
+    });
+
+    it("turns a service's rbac into Role rules, resourceNames only where set, and none without rbac", () => {
+        const s = {
+            ...service("backend"),
+            rbac: [
+                { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"], resourceNames: [] },
+                { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "update"], resourceNames: ["backend-leader"] },
+            ],
+        };
+        assert.deepEqual(roleRules(s), [
+            { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "update"], resourceNames: ["backend-leader"] },
+        ]);
+        assert.deepEqual(roleRules(service("backend")), []);
     });
 
     describe("migrations", () => {

@@ -19,6 +19,8 @@ const T = {
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
     pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+    role: "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 };
 
 const RESTRICTED_CONTAINER = {
@@ -203,6 +205,14 @@ describe("components (prod stack)", () => {
                 type: "ClusterIP", selector: sel("backend"), ports: [{ name: "http", port: 8000, targetPort: "http", protocol: "TCP" }],
             });
             assert.deepEqual(p.get(T.service, "frontend").inputs.spec.ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+        });
+
+        it("creates no Role, RoleBinding or scheduling constraint for services that configure none", () => {
+            assert.deepEqual([p.all(T.role), p.all(T.roleBinding)], [[], []]);
+            for (const name of ["backend", "frontend"]) {
+                const spec = podSpec(p.get(T.deployment, name));
+                assert.deepEqual(["nodeSelector" in spec, "tolerations" in spec], [false, false], name);
+            }
         });
     });
 
@@ -519,6 +529,60 @@ describe("components (other shapes by config alone)", () => {
         assert.deepEqual(hpa.metrics[2], { type: "Pods", pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "1000" } } });
         assert.deepEqual(hpa.behavior, SEED_003_AUTOSCALING.behavior);
         assert.equal(p.all(T.serviceMonitor).length, 5);
+    });
+
+    it("binds a Role with exactly the service's rules to its own ServiceAccount, mounts its token, and runs it on a spot node pool", async () => {
+        const c = stackConfig("dev");
+        const services = c.services as Record<string, Record<string, unknown>>;
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+        services.backend.rbac = [
+            { resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "update"], resourceNames: ["backend-leader"] },
+        ];
+        services.backend.nodeSelector = { "node-pool": "spot" };
+        services.backend.tolerations = [{ key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" }];
+        const p = await runProgram("dev", c);
+        // Its way to the API server, and only its: the namespace denies all other egress.
+        type Egress = { to: { ipBlock?: { cidr: string } }[]; ports: unknown[] };
+        const apiServerEgress = (name: string) => ((p.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec.egress ?? []) as Egress[])
+            .filter((e) => e.to.some((peer) => peer.ipBlock?.cidr === "10.96.0.1/32"));
+        assert.deepEqual(apiServerEgress("backend"), [443, 6443].map((port) => ({ to: [{ ipBlock: { cidr: "10.96.0.1/32" } }], ports: [{ protocol: "TCP", port }] })));
+        assert.deepEqual(apiServerEgress("frontend"), []);
+        const metadata = { ...p.get(T.serviceAccount, "backend").inputs.metadata };
+        assert.equal(metadata.name, "backend");
+        assert.deepEqual(p.get(T.role, "backend").inputs, {
+            apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata,
+            rules: [
+                { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+                { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "update"], resourceNames: ["backend-leader"] },
+            ],
+        });
+        assert.deepEqual(p.get(T.roleBinding, "backend").inputs, {
+            apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "backend" },
+            subjects: [{ kind: "ServiceAccount", name: "backend", namespace: "kaizen-studio-dev" }],
+        });
+        assert.equal(p.get(T.serviceAccount, "backend").inputs.automountServiceAccountToken, false, "only the service's own pods mount the token");
+        const backend = p.get(T.deployment, "backend");
+        assert.deepEqual(p.dependsOn(backend), [
+            "kubernetes:core/v1:ConfigMap backend-config", `${T.netpol} backend`, "kubernetes:core/v1:Secret backend-secrets", `${T.roleBinding} backend`,
+        ], "pods start with their permissions in place");
+        assert.equal(podSpec(backend).serviceAccountName, "backend");
+        assert.equal(podSpec(backend).automountServiceAccountToken, true);
+        assert.deepEqual(podSpec(backend).nodeSelector, { "node-pool": "spot" });
+        assert.deepEqual(podSpec(backend).tolerations, [{ key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" }]);
+        // The frontend configures none of it.
+        assert.deepEqual([p.all(T.role).map((r) => r.name), p.all(T.roleBinding).map((r) => r.name)], [["backend"], ["backend"]]);
+        const frontend = podSpec(p.get(T.deployment, "frontend"));
+        assert.deepEqual([frontend.automountServiceAccountToken, "nodeSelector" in frontend, "tolerations" in frontend], [false, false, false]);
+    });
+
+    it("creates no Role for an empty rbac list", async () => {
+        const c = stackConfig("dev");
+        (c.services as Record<string, Record<string, unknown>>).backend.rbac = [];
+        const p = await runProgram("dev", c);
+        assert.deepEqual([p.all(T.role), p.all(T.roleBinding)], [[], []]);
+        assert.equal(podSpec(p.get(T.deployment, "backend")).automountServiceAccountToken, false);
     });
 
     it("skips the Ingress address wait only where the stack says no controller publishes one", async () => {

@@ -464,6 +464,133 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "redis.replicas: 3 is not allowed: must be 1: Redis here is a single primary (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
             "or a replica with an empty volume. Scale the services that use it instead; for high availability use read replicas, a managed database or an operator",
     },
+    // A service's Role (services.<name>.rbac) and its way to the API server.
+    {
+        what: "a Role for a service whose pods could not reach the API server", stack: "dev",
+        edit: (c) => { svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"] }]; },
+        problem: "services.backend.rbac: \"1 rule(s)\" is not allowed: needs network.apiServerCidrs, the API server's endpoint addresses its pods may reach (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes), because the namespace denies all other egress",
+    },
+    {
+        what: "an API server address that is not a CIDR", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.96.0.1"] }; },
+        problem: "network.apiServerCidrs: \"10.96.0.1\" is not allowed: must be a CIDR such as 10.0.0.10/32 or fd00::1/128",
+    },
+    {
+        what: "API server ports out of range", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.96.0.1/32"], apiServerPorts: [443, 70000] }; },
+        problem: "network.apiServerPorts: [443,70000] is not allowed: must be a non-empty list of TCP ports (1-65535)",
+    },
+    {
+        what: "rbac that is not a list", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = { resources: ["configmaps"], verbs: ["get"] }; },
+        problem: "services.backend.rbac: {\"resources\":[\"configmaps\"],\"verbs\":[\"get\"]} is not allowed: must be a list",
+    },
+    {
+        what: "an RBAC verb that lets the service raise its own permissions", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["roles"], apiGroups: ["rbac.authorization.k8s.io"], verbs: ["get", "escalate"] }]; },
+        problem: "services.backend.rbac[0].verbs: \"escalate\" is not allowed: must be one of get, list, watch, create, update, patch, delete, deletecollection, *",
+    },
+    {
+        what: "an RBAC verb Kubernetes does not have", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["read"] }]; },
+        problem: "services.backend.rbac[0].verbs: \"read\" is not allowed: must be one of get, list, watch, create, update, patch, delete, deletecollection, *",
+    },
+    {
+        what: "an RBAC resource written as its kind", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["ConfigMap"], verbs: ["get"] }]; },
+        problem: "services.backend.rbac[0].resources: \"ConfigMap\" is not allowed: must be a resource's lower-case plural name such as configmaps, optionally with a subresource such as pods/log; \"*\" for every one",
+    },
+    {
+        what: "an empty RBAC resource", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps", ""], verbs: ["get"] }]; },
+        problem: "services.backend.rbac[0].resources: \"\" is not allowed: must be a resource's lower-case plural name such as configmaps, optionally with a subresource such as pods/log; \"*\" for every one",
+    },
+    {
+        what: "an RBAC API group that is not a DNS subdomain", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ apiGroups: ["Apps"], resources: ["deployments"], verbs: ["get"] }]; },
+        problem: "services.backend.rbac[0].apiGroups: \"Apps\" is not allowed: must be an API group: \"\" (the core group), \"*\", or a DNS subdomain such as apps or coordination.k8s.io",
+    },
+    {
+        what: "an empty list of RBAC API groups (the rule would match nothing)", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ apiGroups: [], resources: ["configmaps"], verbs: ["get"] }]; },
+        problem: "services.backend.rbac[0].apiGroups: [] is not allowed: must list at least one API group (\"\" is the core group), or be left out for [\"\"]",
+    },
+    {
+        what: "an RBAC rule without resources", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ verbs: ["get"] }]; },
+        problem: "services.backend.rbac[0].resources: is required: the resource types the service may use, such as [configmaps] or [pods, pods/log]",
+    },
+    {
+        what: "an RBAC rule with an empty list of verbs", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: [] }]; },
+        problem: "services.backend.rbac[0].verbs: is required: what the service may do with them: get, list, watch, create, update, patch, delete, deletecollection, *",
+    },
+    {
+        what: "every verb on every resource (namespace admin)", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"] }, { resources: ["*"], verbs: ["*"] }]; },
+        problem: "services.backend.rbac[1].resources: [\"*\"] is not allowed: must not be \"*\" together with verbs \"*\": that is namespace admin over those API groups (in the core group: every Secret, exec into every pod); list the resources the service needs",
+    },
+    {
+        what: "an empty RBAC resource name", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"], resourceNames: [""] }]; },
+        problem: "services.backend.rbac[0].resourceNames: \"\" is not allowed: must be object names, not empty",
+    },
+    {
+        what: "non-resource URLs, which a namespaced Role cannot grant", stack: "dev",
+        edit: (c) => { c.network = { apiServerCidrs: ["10.0.0.1/32"] }; svc(c, "backend").rbac = [{ resources: ["configmaps"], verbs: ["get"], nonResourceURLs: ["/healthz"] }]; },
+        problem: "services.backend.rbac[0].nonResourceURLs: [\"/healthz\"] is not allowed: unknown key; known keys here: apiGroups, resourceNames, resources, verbs",
+    },
+    // Scheduling (services.<name>.nodeSelector, tolerations).
+    {
+        what: "a node selector key with a space", stack: "dev",
+        edit: (c) => { svc(c, "backend").nodeSelector = { "node pool": "spot" }; },
+        problem: "services.backend.nodeSelector: \"node pool\" is not allowed: keys must be a label key: an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    },
+    {
+        what: "a node selector value that is not a label value", stack: "dev",
+        edit: (c) => { svc(c, "backend").nodeSelector = { "node-pool": "spot pool" }; },
+        problem: "services.backend.nodeSelector.node-pool: \"spot pool\" is not allowed: must be a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    },
+    {
+        what: "a toleration without a key (it would tolerate every taint)", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ operator: "Exists" }]; },
+        problem: "services.backend.tolerations[0].key: is required: the taint key to tolerate, such as spot (an empty key with operator Exists would tolerate every taint, a failed node's included, so pods would never leave it)",
+    },
+    {
+        what: "a toleration key that is not a label key", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "spot/pool/x", operator: "Exists" }]; },
+        problem: "services.backend.tolerations[0].key: \"spot/pool/x\" is not allowed: must be a label key: an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    },
+    {
+        what: "a toleration operator Kubernetes does not have", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "spot", operator: "In", value: "true" }]; },
+        problem: "services.backend.tolerations[0].operator: \"In\" is not allowed: must be one of Equal, Exists",
+    },
+    {
+        what: "a toleration with operator Exists and a value", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "spot", operator: "Exists", value: "true" }]; },
+        problem: "services.backend.tolerations[0].value: \"true\" is not allowed: must be left out with operator Exists, which matches every value of the key",
+    },
+    {
+        what: "a toleration value that is not a label value", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "spot", value: "yes please" }]; },
+        problem: "services.backend.tolerations[0].value: \"yes please\" is not allowed: must be a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    },
+    {
+        what: "a taint effect Kubernetes does not have", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "spot", value: "true", effect: "NoScheduled" }]; },
+        problem: "services.backend.tolerations[0].effect: \"NoScheduled\" is not allowed: must be one of NoSchedule, PreferNoSchedule, NoExecute",
+    },
+    {
+        what: "tolerationSeconds without effect NoExecute", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "spot", value: "true", effect: "NoSchedule", tolerationSeconds: 60 }]; },
+        problem: "services.backend.tolerations[0].tolerationSeconds: 60 is not allowed: must be set only with effect NoExecute: it is how long the pod stays on a node after a NoExecute taint appears",
+    },
+    {
+        what: "negative tolerationSeconds", stack: "dev",
+        edit: (c) => { svc(c, "backend").tolerations = [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: -1 }]; },
+        problem: "services.backend.tolerations[0].tolerationSeconds: -1 is not allowed: must be an integer from 0 to 2147483647",
+    },
     ...migrationRefusals(),
 ];
 
@@ -569,6 +696,37 @@ describe("config validation", () => {
         }
         assert.equal(cfg.monitoring.enabled, true);
         assert.equal(cfg.ingress.controller.mode, "managed");
+    });
+
+    it("reads a service's Role rules, node selector and tolerations with Kubernetes' defaults; absent means none", () => {
+        const cfg = resolveConfig("dev", edited("dev", (c) => {
+            c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+            svc(c, "backend").rbac = [
+                { resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+                { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["*"], resourceNames: ["backend-leader"] },
+                { apiGroups: ["*"], resources: ["*"], verbs: ["get", "list"] },
+                { apiGroups: ["karpenter.k8s.aws"], resources: ["ec2nodeclasses", "*/scale", "pods/log"], verbs: ["get"] },
+            ];
+            svc(c, "backend").nodeSelector = { "node-pool": "spot", "cloud.google.com/gke-spot": true };
+            // YAML reads `value: true` as a boolean; Kubernetes wants the text.
+            svc(c, "backend").tolerations = [
+                { key: "spot", value: true, effect: "NoSchedule" },
+                { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 },
+            ];
+        }), ALL_SECRETS);
+        const service = (name: string) => cfg.services.find((s) => s.name === name);
+        assert.deepEqual(service("backend")?.rbac, [
+            { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"], resourceNames: [] },
+            { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["*"], resourceNames: ["backend-leader"] },
+            { apiGroups: ["*"], resources: ["*"], verbs: ["get", "list"], resourceNames: [] },
+            { apiGroups: ["karpenter.k8s.aws"], resources: ["ec2nodeclasses", "*/scale", "pods/log"], verbs: ["get"], resourceNames: [] },
+        ]);
+        assert.deepEqual(service("backend")?.nodeSelector, { "node-pool": "spot", "cloud.google.com/gke-spot": "true" });
+        assert.deepEqual(service("backend")?.tolerations, [
+            { key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" },
+            { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 },
+        ]);
+        assert.deepEqual([service("frontend")?.rbac, service("frontend")?.nodeSelector, service("frontend")?.tolerations], [[], {}, []]);
     });
 
     it("lists every problem at once, in one error naming the stack", () => {

@@ -29,7 +29,7 @@ const names = (r: Rendered, kind: string) => (r.objects as unknown as K8s[]).fil
 
 describe("example stacks of the other seed systems", () => {
     it("has one file per example, each a valid stack of this program", () => {
-        assert.deepEqual(fs.readdirSync(path.join(ROOT, "stacks", "examples")).sort(), ["disney-ai-plus.yaml"]);
+        assert.deepEqual(fs.readdirSync(path.join(ROOT, "stacks", "examples")).sort(), ["ai-imutis.yaml", "disney-ai-plus.yaml", "dreamseed.yaml"]);
     });
 
     describe("Disney AI Plus (seed 002, production)", () => {
@@ -101,6 +101,119 @@ describe("example stacks of the other seed systems", () => {
             const ing = one(r, "Ingress", "disney-ai-plus");
             assert.deepEqual(ing.spec.tls, [{ hosts: ["disney-ai-plus.yourdomain.com"], secretName: "disney-ai-plus-tls" }]);
             assert.deepEqual(ing.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => [p.path, p.backend.service.name]), [["/", "web"]]);
+        });
+    });
+
+    describe("AI-IMUTIS (seed 004, production values)", () => {
+        const NS = "ai-imutis";
+
+        it("runs the API at 3 replicas (HPA 3-10 at 70 % CPU / 80 % memory) on port 8000 behind Service port 80, with the seed's per-pod resources", async () => {
+            const r = await example("ai-imutis");
+            const d = one(r, "Deployment", "api");
+            assert.equal(d.metadata.namespace, NS);
+            assert.equal(d.spec.replicas, undefined, "left to the HPA, whose minimum is the seed's 3");
+            const hpa = one(r, "HorizontalPodAutoscaler", "api").spec;
+            assert.deepEqual([hpa.minReplicas, hpa.maxReplicas], [3, 10]);
+            assert.deepEqual(hpa.metrics.map((m: { resource: { name: string; target: { averageUtilization: number } } }) => [m.resource.name, m.resource.target.averageUtilization]), [["cpu", 70], ["memory", 80]]);
+            const c = d.spec.template.spec.containers[0];
+            assert.deepEqual(c.ports, [{ name: "http", containerPort: 8000, protocol: "TCP" }]);
+            assert.deepEqual([c.resources.requests.cpu, c.resources.requests.memory], ["50m", "128Mi"]);
+            assert.deepEqual(one(r, "Service", "api").spec.ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+            assert.deepEqual(names(r, "HorizontalPodAutoscaler"), ["api"], "no HPA on PostgreSQL or Redis");
+        });
+
+        it("keeps PostGIS on a 50Gi claim, Redis on a 20Gi claim and Prometheus on 50Gi", async () => {
+            const r = await example("ai-imutis");
+            const pg = one(r, "StatefulSet", "postgres").spec;
+            assert.equal(pg.template.spec.containers[0].image, "gcr.io/ai-imutis/postgis:15.10-3.4-alpine");
+            assert.equal(pg.volumeClaimTemplates[0].spec.resources.requests.storage, "50Gi");
+            assert.equal(one(r, "PersistentVolumeClaim", "redis-data").spec.resources.requests.storage, "20Gi");
+            const kps = r.releases.find((x) => x.name === "kube-prometheus-stack") as { values: { prometheus: { prometheusSpec: { storageSpec: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } } } } } };
+            assert.equal(kps.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
+            assert.deepEqual(names(r, "PrometheusRule"), ["ai-imutis-alerts"]);
+        });
+
+        it("gives the API's ServiceAccount a Role to read ConfigMaps, its token, and a way to the API server only", async () => {
+            const r = await example("ai-imutis");
+            assert.deepEqual((one(r, "Role", "api") as unknown as { rules: unknown }).rules, [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }]);
+            assert.equal(one(r, "Deployment", "api").spec.template.spec.automountServiceAccountToken, true);
+            const egress = one(r, "NetworkPolicy", "api").spec.egress as { to: { ipBlock?: { cidr: string } }[]; ports: unknown[] }[];
+            assert.deepEqual(egress.filter((e) => e.to.some((p) => p.ipBlock?.cidr === "127.0.0.1/32")),
+                [443, 6443].map((port) => ({ to: [{ ipBlock: { cidr: "127.0.0.1/32" } }], ports: [{ protocol: "TCP", port }] })));
+            // Everything else by the independent evaluator: the API reaches PostgreSQL and Redis, nothing reaches them but it.
+            assert.deepEqual(reachability(r.objects as unknown as Obj[]).filter((l) => / -> (postgres|redis):/.test(l)), [
+                "api -> postgres:5432/TCP", "api -> redis:6379/TCP", "prometheus -> postgres:9187/TCP", "prometheus -> redis:9121/TCP",
+            ]);
+        });
+    });
+
+    describe("DreamSeed (seed 003, production overlay)", () => {
+        const NS = "dreamseed-production";
+        const SERVICES = ["ai-tutor-service", "analytics-service", "assessment-service", "auth-service", "content-service", "payment-service", "user-service"];
+        const ROUTED = ["assessment-service", "auth-service", "content-service"];
+
+        it("runs the seven services in dreamseed-production, 3 replicas each, with the seed's resources, probes and PDBs", async () => {
+            const r = await example("dreamseed");
+            assert.deepEqual(names(r, "Deployment").filter((n) => n !== "redis"), SERVICES);
+            for (const svc of SERVICES) {
+                const d = one(r, "Deployment", svc);
+                assert.equal(d.metadata.namespace, NS);
+                assert.equal(d.spec.replicas, svc === "assessment-service" ? undefined : 3, svc);
+                const c = d.spec.template.spec.containers[0];
+                assert.deepEqual([c.resources.requests.cpu, c.resources.requests.memory, c.resources.limits.cpu, c.resources.limits.memory], ["250m", "512Mi", "500m", "1Gi"], svc);
+                assert.deepEqual([c.livenessProbe.httpGet.path, c.livenessProbe.initialDelaySeconds, c.readinessProbe.httpGet.path, c.readinessProbe.initialDelaySeconds, c.readinessProbe.periodSeconds], ["/health", 30, "/ready", 5, 5], svc);
+                assert.equal(one(r, "Service", svc).spec.ports[0].port, 80);
+                assert.equal(one(r, "PodDisruptionBudget", svc).spec.minAvailable, 2);
+            }
+        });
+
+        it("routes /api/assessments, /api/content and /api/auth under api.dreamseed.ai, rate-limited at 100 rps, the rest internal", async () => {
+            const r = await example("dreamseed");
+            const ing = one(r, "Ingress", "dreamseed");
+            assert.deepEqual(ing.spec.rules.map((x: { host: string }) => x.host), ["api.dreamseed.ai"]);
+            assert.deepEqual(ing.spec.rules[0].http.paths.map((p: { path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]).sort(),
+                [["/api/assessments", "Prefix", "assessment-service", 80], ["/api/auth", "Prefix", "auth-service", 80], ["/api/content", "Prefix", "content-service", 80]]);
+            assert.deepEqual(ing.spec.tls, [{ hosts: ["api.dreamseed.ai"], secretName: "dreamseed-tls" }]);
+            assert.equal((ing.metadata as unknown as { annotations: Record<string, string> }).annotations["nginx.ingress.kubernetes.io/limit-rps"], "100");
+            assert.deepEqual(reachability(r.objects as unknown as Obj[]).filter((l) => l.startsWith("ingress-controller -> ") && !l.includes("acme-solver")),
+                ROUTED.map((svc) => `ingress-controller -> ${svc}:8000/TCP`));
+        });
+
+        it("autoscales assessment-service 3-20 on CPU 70 %, memory 80 % and 1000 requests per second per pod, with the seed's behaviour", async () => {
+            const r = await example("dreamseed");
+            assert.deepEqual(names(r, "HorizontalPodAutoscaler"), ["assessment-service"]);
+            const hpa = one(r, "HorizontalPodAutoscaler", "assessment-service").spec;
+            assert.deepEqual([hpa.minReplicas, hpa.maxReplicas], [3, 20]);
+            assert.deepEqual(hpa.metrics, [
+                { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+                { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+                { type: "Pods", pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "1000" } } },
+            ]);
+            assert.deepEqual(hpa.behavior, {
+                scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] },
+                scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+            });
+        });
+
+        it("puts the internal services on the spot pool, tolerating its taint, and keeps the routed ones off it", async () => {
+            const r = await example("dreamseed");
+            for (const svc of SERVICES) {
+                const pod = one(r, "Deployment", svc).spec.template.spec;
+                if (ROUTED.includes(svc)) {
+                    assert.deepEqual([pod.nodeSelector, pod.tolerations], [undefined, undefined], svc);
+                } else {
+                    assert.deepEqual(pod.nodeSelector, { "cloud.google.com/gke-preemptible": "true" }, svc);
+                    assert.deepEqual(pod.tolerations, [{ key: "cloud.google.com/gke-preemptible", operator: "Equal", value: "true", effect: "NoSchedule" }], svc);
+                }
+            }
+        });
+
+        it("runs the monitoring stack in dreamseed-monitoring, which Prometheus scrapes the services from", async () => {
+            const r = await example("dreamseed");
+            assert.equal((r.releases.find((x) => x.name === "kube-prometheus-stack") as { namespace: string }).namespace, "dreamseed-monitoring");
+            assert.deepEqual(names(r, "ServiceMonitor"), [...SERVICES, "postgres", "redis"].sort());
+            const np = one(r, "NetworkPolicy", "assessment-service").spec;
+            assert.deepEqual(np.ingress, [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "dreamseed-monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }], ports: [{ protocol: "TCP", port: 8000 }] }]);
         });
     });
 });

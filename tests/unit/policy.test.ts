@@ -62,7 +62,7 @@ const FIXTURES: { rule: string; mutate: Mutate; message: string }[] = [
     {
         rule: "no-service-account-token",
         mutate: edit((o) => { backendPod(o).automountServiceAccountToken = true; }),
-        message: "no-service-account-token: Deployment kaizen-studio/backend: set automountServiceAccountToken: false on the pod template",
+        message: "no-service-account-token: Deployment kaizen-studio/backend: set automountServiceAccountToken: false on the pod template (a pod mounts its token only when a Role of the stack is bound to its ServiceAccount: services.<name>.rbac)",
     },
     {
         rule: "ingress-tls",
@@ -108,6 +108,41 @@ describe("policy pack rules", () => {
             assert.deepEqual(violations(objs), [f.message]);
         });
     }
+
+    describe("a pod's service account token", () => {
+        const TOKEN = (w: string) => `no-service-account-token: Deployment kaizen-studio-dev/${w}: set automountServiceAccountToken: false on the pod template (a pod mounts its token only when a Role of the stack is bound to its ServiceAccount: services.<name>.rbac)`;
+        let withRole: K8sObject[];
+        before(async () => {
+            const c = stackConfig("dev");
+            c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+            (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get", "list", "watch"] }];
+            withRole = (await runProgram("dev", c)).resources.filter((r) => r.inputs?.kind).map((r) => r.inputs);
+        });
+        const binding = (objs: K8sObject[]) => find(objs, "RoleBinding", "backend");
+
+        it("is allowed where a Role of the stack is bound to the pod's ServiceAccount (services.<name>.rbac)", () => {
+            assert.equal(backendPod(withRole).automountServiceAccountToken, true);
+            assert.deepEqual(violations(withRole), []);
+        });
+
+        for (const [what, mutate] of [
+            ["without the RoleBinding", without("RoleBinding", "backend")],
+            ["when the binding names another ServiceAccount", edit((o) => { binding(o).subjects[0].name = "frontend"; })],
+            ["when the binding's ServiceAccount is in another namespace", edit((o) => { binding(o).subjects[0].namespace = "kube-system"; })],
+            ["when the binding refers to a ClusterRole", edit((o) => { binding(o).roleRef.kind = "ClusterRole"; })],
+            ["when the bound Role is not in the stack", without("Role", "backend")],
+            ["when the bound Role grants nothing", edit((o) => { find(o, "Role", "backend").rules = []; })],
+        ] as const) {
+            it(`is refused ${what}`, () => {
+                assert.deepEqual(violations(mutate(JSON.parse(JSON.stringify(withRole)))), [TOKEN("backend")]);
+            });
+        }
+
+        it("is refused for a pod whose ServiceAccount no Role is bound to, in the same stack", () => {
+            const objs = edit((o) => { find(o, "Deployment", "frontend").spec.template.spec.automountServiceAccountToken = true; })(JSON.parse(JSON.stringify(withRole)));
+            assert.deepEqual(violations(objs), [TOKEN("frontend")]);
+        });
+    });
 
     describe("with a migration", () => {
         const prodMigrating = async (mode: string) => {

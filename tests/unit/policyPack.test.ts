@@ -129,6 +129,20 @@ describe("policy pack served by the CrossGuard runtime", function () {
         assert.ok(got.every((m) => m[2] === analyzerpb.EnforcementLevel.MANDATORY));
     });
 
+    it("passes a pod that mounts its token when a Role of the stack is bound to its ServiceAccount, and rejects it without the binding", async () => {
+        const c = stackConfig("dev");
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+        (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get"] }];
+        const objs = (await renderConfig("dev", c)).objects as K8sObject[];
+        assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(objs))), []);
+        const unbound = objs.filter((o) => o.kind !== "RoleBinding");
+        const got = messages(await call(client, "analyzeStack", stackRequest(unbound)));
+        assert.deepEqual(got.map((m) => [m[0], detail(m[1])]), [[
+            "no-service-account-token",
+            "Deployment kaizen-studio-dev/backend: set automountServiceAccountToken: false on the pod template (a pod mounts its token only when a Role of the stack is bound to its ServiceAccount: services.<name>.rbac)",
+        ]]);
+    });
+
     it("rejects a stack whose replicated workload has no PodDisruptionBudget", async () => {
         const objs = prod.filter((o) => !(o.kind === "PodDisruptionBudget" && o.metadata.name === "backend"));
         const got = messages(await call(client, "analyzeStack", stackRequest(objs)));

@@ -63,3 +63,18 @@ for (const [label, stack, run] of [
         });
     });
 }
+
+describe("wiring of a service's Role and RoleBinding", () => {
+    it("gives them the service's component as parent and the stack's cluster provider", async () => {
+        const c = stackConfig("dev");
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+        (c.services as Record<string, Record<string, unknown>>).backend.rbac = [{ resources: ["configmaps"], verbs: ["get"] }];
+        const p = await runProgram("dev", c);
+        const service = p.get("platform:app:WebService", "backend");
+        for (const type of ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]) {
+            const r = p.get(type, "backend");
+            assert.equal(parentOf(p, r), service, type);
+            assert.ok(r.provider?.startsWith(`urn:pulumi:dev::platform::pulumi:pulumi:Stack$${PROVIDER}::cluster::`), `${type}: ${r.provider ?? "default provider"}`);
+        }
+    });
+});

@@ -1,0 +1,115 @@
+// The example stacks of the other seed systems (stacks/examples/), each brought up on the local
+// cluster by the real CLI and provider exactly as a user's stack would be: preview, up with every
+// workload ready, a clean second preview, destroy. Add-ons come from the stand-in charts (live.ts).
+
+import * as assert from "assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { LiveWorkspace, createLiveWorkspace, everyWorkloadReady, kubectl, kubectlJson, kubectlOk, removeLeftovers } from "./live";
+import { ROOT } from "./workspace";
+
+const EXAMPLES = fs.readdirSync(path.join(ROOT, "stacks", "examples")).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, "")).sort();
+
+/** What each example must run once up, by the seed (kind/name in its namespace). */
+interface Expected {
+    namespace: string;
+    workloads: string[];
+    hpas: Record<string, [number, number]>;
+    claims: string[];
+    /** Namespaces the stack creates besides its own (e.g. a monitoring namespace of its own name). */
+    otherNamespaces?: string[];
+    /** Node labels and taints the seed's cluster has (a node pool), put on one local node for the run. */
+    nodePool?: { label: string; taint: string };
+}
+
+const SPOT = "cloud.google.com/gke-preemptible";
+const POOL_NODE = "kwok-node-2";
+
+const EXPECTED: Record<string, Expected> = {
+    "ai-imutis": {
+        namespace: "ai-imutis",
+        workloads: ["deployment.apps/api", "deployment.apps/redis", "statefulset.apps/postgres"],
+        hpas: { api: [3, 10] },
+        claims: ["data-postgres-0", "redis-data"],
+    },
+    dreamseed: {
+        namespace: "dreamseed-production",
+        workloads: ["ai-tutor-service", "analytics-service", "assessment-service", "auth-service", "content-service", "payment-service", "redis", "user-service"]
+            .map((d) => `deployment.apps/${d}`).concat("statefulset.apps/postgres"),
+        hpas: { "assessment-service": [3, 20] },
+        claims: ["data-postgres-0", "redis-data"],
+        nodePool: { label: `${SPOT}=true`, taint: `${SPOT}=true:NoSchedule` },
+        otherNamespaces: ["dreamseed-monitoring"],
+    },
+    "disney-ai-plus": {
+        namespace: "disney-ai-plus",
+        workloads: ["deployment.apps/api", "deployment.apps/web", "statefulset.apps/postgres"],
+        hpas: { api: [3, 20], web: [3, 20] },
+        claims: ["data-postgres-0"],
+    },
+};
+
+describe("live: the example stacks of the other seed systems", function () {
+    this.timeout(900_000);
+    let ws: LiveWorkspace;
+    before(() => { ws = createLiveWorkspace(); });
+    after(() => ws?.dispose());
+
+    it("covers every example file", () => {
+        assert.deepEqual(EXAMPLES, Object.keys(EXPECTED).sort());
+    });
+
+    for (const name of EXAMPLES) {
+        describe(name, () => {
+            const expected = EXPECTED[name];
+            before(() => {
+                if (expected.nodePool) {
+                    kubectlOk(["label", "node", POOL_NODE, expected.nodePool.label, "--overwrite"]);
+                    kubectlOk(["taint", "node", POOL_NODE, expected.nodePool.taint, "--overwrite"]);
+                }
+            });
+            after(() => {
+                ws.pulumi(["state", "unprotect", "--all", "--yes", "--stack", name], { ok: false });
+                ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", name], { ok: false });
+                removeLeftovers([expected.namespace, ...(expected.otherNamespaces ?? [])]);
+                if (expected.nodePool) {
+                    kubectl(["taint", "node", POOL_NODE, `${expected.nodePool.taint}-`]);
+                    kubectl(["label", "node", POOL_NODE, `${expected.nodePool.label.split("=")[0]}-`]);
+                }
+            });
+
+            it("previews and comes up with every workload ready, the HPAs at the seed's ranges", () => {
+                ws.initStack(name, `stacks/examples/${name}.yaml`);
+                ws.pulumi(["preview", "--stack", name]);
+                ws.pulumi(["up", "--yes", "--skip-preview", "--stack", name]);
+                assert.deepEqual(everyWorkloadReady(expected.namespace), expected.workloads);
+                const hpas = kubectlJson(["get", "hpa", "-n", expected.namespace]).items as { metadata: { name: string }; spec: { minReplicas: number; maxReplicas: number } }[];
+                assert.deepEqual(Object.fromEntries(hpas.map((h) => [h.metadata.name, [h.spec.minReplicas, h.spec.maxReplicas]])), expected.hpas);
+                const releases = kubectlOk(["get", "secrets", "-A", "-l", "owner=helm,status=deployed", "-o", "jsonpath={range .items[*]}{.metadata.labels.name} {end}"]).trim().split(" ").sort();
+                const addons = Object.entries((parse(fs.readFileSync(path.join(ROOT, "stacks", "examples", `${name}.yaml`), "utf8")).config["platform:addons"] ?? {}) as Record<string, { enabled?: boolean }>)
+                    .filter(([, a]) => a.enabled).length;
+                assert.equal(releases.length, addons, releases.join(" "));
+                if (expected.nodePool) {
+                    // Pods that tolerate the pool's taint and select it run there; no other pod does.
+                    const pods = kubectlJson(["get", "pods", "-n", expected.namespace]).items as { metadata: { name: string }; spec: { nodeName: string; nodeSelector?: Record<string, string> } }[];
+                    const onPool = pods.filter((p) => p.spec.nodeName === POOL_NODE);
+                    assert.ok(onPool.length > 0, "some pods run on the pool");
+                    assert.deepEqual(pods.filter((p) => (p.spec.nodeSelector?.[SPOT] === "true") !== (p.spec.nodeName === POOL_NODE)).map((p) => p.metadata.name), []);
+                }
+            });
+
+            it("previews no change right after up (--expect-no-changes)", () => {
+                ws.pulumi(["preview", "--expect-no-changes", "--stack", name]);
+            });
+
+            it("is destroyed after an explicit unprotect, keeping only its data claims", () => {
+                ws.pulumi(["state", "unprotect", "--all", "--yes", "--stack", name]);
+                ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", name]);
+                const left = kubectlOk(["get", "all,configmaps,secrets,networkpolicies,ingresses,pvc", "-n", expected.namespace, "-o", "name"]).split("\n")
+                    .filter((l) => l && !l.startsWith("configmap/kube-root-ca.crt")).sort();
+                assert.deepEqual(left, expected.claims.map((c) => `persistentvolumeclaim/${c}`));
+            });
+        });
+    }
+});
