@@ -252,6 +252,22 @@ describe("workload spec builders (pure)", () => {
             assert.equal(migrationJobSpec(webArgs(s), "backend", checksums), undefined);
         });
 
+        it("runs the Job on the service's nodes, and without its token even where the service has a Role", () => {
+            const s = {
+                ...backendMigrating({ command: ["alembic", "upgrade", "head"] }),
+                rbac: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: [] }],
+                nodeSelector: { "node-pool": "spot" },
+                tolerations: [{ key: "spot", operator: "Equal" as const, value: "true", effect: "NoSchedule" as const }],
+            };
+            const job = plain(migrationJobSpec(webArgs(s), "backend", checksums)).template.spec;
+            const app = plain(deploymentSpec(webArgs(s), "backend", checksums)).template.spec;
+            assert.equal(app.automountServiceAccountToken, true);
+            assert.equal(job.automountServiceAccountToken, false, "a migration talks to its database, not to Kubernetes");
+            assert.deepEqual(job.nodeSelector, { "node-pool": "spot" });
+            assert.deepEqual(job.tolerations, [{ key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" }]);
+            assert.deepEqual([job.nodeSelector, job.tolerations], [app.nodeSelector, app.tolerations]);
+        });
+
         it("adds nothing without a migration", () => {
             const s = service("backend");
             assert.equal(s.migration, undefined);

@@ -725,7 +725,22 @@ describe("migrations (services.<name>.migration, on the prod stack)", () => {
         assert.equal(p.get(T.netpol, "ingress-to-backend").inputs.spec.podSelector.matchLabels["app.kubernetes.io/component"], "backend");
     });
 
-    it("keeps the Job's name while nothing it runs changes, and changes it with the image, command, args, env or a rotated secret", async () => {
+    it("gives the Job's pods no way to the API server, even from a service with a Role: they mount no token", async () => {
+        const c = stackConfig("dev");
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+        Object.assign((c.services as Record<string, Record<string, unknown>>).backend, {
+            rbac: [{ resources: ["configmaps"], verbs: ["get"] }], migration: SEED_003,
+        });
+        const q = await runProgram("dev", c);
+        const egress = (name: string) => q.get(T.netpol, name).inputs.spec.egress as { to: { ipBlock?: { cidr: string } }[] }[];
+        const toApiServer = (rule: { to: { ipBlock?: { cidr: string } }[] }) => rule.to.some((peer) => peer.ipBlock?.cidr === "10.96.0.1/32");
+        assert.equal(egress("backend").filter(toApiServer).length, 2, "443 and 6443 for the backend's pods");
+        assert.deepEqual(egress("backend-migration"), egress("backend").filter((rule) => !toApiServer(rule)));
+        assert.equal(q.get(JOB, "backend-migration").inputs.spec.template.spec.automountServiceAccountToken, false);
+    });
+
+    // Command, args and env changes: builders.test.ts, without a program run each.
+    it("keeps the Job's name while nothing it runs changes, and changes it with the image or a rotated secret", async () => {
         const jobName = (q: Program) => q.get(JOB, "backend-migration").inputs.metadata.name as string;
         const unchanged = await prodWithBackend({ migration: SEED_003, pdbMinAvailable: 1, autoscaling: { minReplicas: 3, maxReplicas: 10 }, healthPath: "/ready" });
         assert.equal(jobName(unchanged), jobName(p), "Deployment-only settings leave the Job alone");
@@ -735,9 +750,7 @@ describe("migrations (services.<name>.migration, on the prod stack)", () => {
         assert.equal(podSpec(newImage.get(T.deployment, "backend")).containers[0].image, v101);
         const changed = [
             jobName(newImage),
-            jobName(await prodWithBackend({ migration: { command: ["alembic", "upgrade", "heads"] } })),
-            jobName(await prodWithBackend({ migration: { ...SEED_003, args: ["--sql"] } })),
-            jobName(await prodWithBackend({ migration: SEED_003, env: { FEATURE_X: "on" } })),
+            // DATABASE_URL changes: the Secret's HMAC checksum, and so the Job, change with it.
             jobName(await prodWithBackend({ migration: SEED_003 }, { ...FAKE_SECRETS, postgresPassword: "pg-rotated-password-0123456789abcd" })),
         ];
         assert.equal(new Set([jobName(p), ...changed]).size, changed.length + 1, changed.join(", "));
