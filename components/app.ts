@@ -3,7 +3,7 @@
 // every value; the class only creates the children.
 
 import * as pulumi from "@pulumi/pulumi";
-import { PlatformConfig, ServiceSpec } from "../stacks/types";
+import { DATA_SERVICES, PlatformConfig, ServiceSpec, migrationName } from "../stacks/types";
 import { AppIngress } from "./ingress";
 import { Monitoring, ScrapeTarget } from "./monitoring";
 import { NamespaceGuardrails } from "./namespace";
@@ -114,6 +114,14 @@ export function serviceDependencies(cfg: AppConfig, s: ServiceSpec): Dependency[
     return deps;
 }
 
+/**
+ * Init-container waits of a service's migration Job: only the data services it uses. Another service
+ * it uses may itself be waiting for this one, which waits for the Job.
+ */
+export function migrationDependencies(cfg: AppConfig, s: ServiceSpec): Dependency[] {
+    return serviceDependencies(cfg, { ...s, uses: s.uses.filter((u) => (DATA_SERVICES as readonly string[]).includes(u)) });
+}
+
 /** What Prometheus scrapes: services with a metrics path, and the data-service exporters. */
 export function scrapeTargets(cfg: AppConfig): ScrapeTarget[] {
     const targets: ScrapeTarget[] = cfg.services
@@ -185,6 +193,8 @@ export class App extends pulumi.ComponentResource {
                 dependencies: serviceDependencies(cfg, s),
                 initImage: cfg.initImage,
                 networkPolicy: networkPolicyFor(cfg, s.name),
+                migrationJob: s.migration?.mode === "job"
+                    ? { dependencies: migrationDependencies(cfg, s), networkPolicy: networkPolicyFor(cfg, migrationName(s.name)) } : undefined,
             }, inNamespace));
         }
 
@@ -213,6 +223,7 @@ export class App extends pulumi.ComponentResource {
                 scrapeInterval: cfg.monitoring.scrapeInterval, targets: scrapeTargets(cfg), httpServices,
                 postgres: cfg.postgres.enabled, redis: cfg.redis.enabled, thresholds: cfg.monitoring.alerts,
                 dashboardLabel: cfg.monitoring.dashboardLabel, crdsFrom: args.addons.monitoringCrds,
+                jobPods: cfg.services.some((s) => s.migration?.mode === "job"),
             }, { ...inNamespace, aliases: [{ name: `${cfg.appName}-monitoring` }] });
         }
 

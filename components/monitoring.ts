@@ -54,6 +54,8 @@ export interface MonitoringArgs {
     readonly dashboardLabel: string;
     /** Resources that install the monitoring.coreos.com CRDs (the kube-prometheus-stack release). */
     readonly crdsFrom: readonly pulumi.Resource[];
+    /** The namespace keeps finished Job pods (the services' migration Jobs); default false. */
+    readonly jobPods?: boolean;
 }
 
 function pascal(name: string): string {
@@ -65,7 +67,7 @@ function percent(ratio: number): string {
 }
 
 /** The alert rules, thresholds from config (defaults: the reference system's). */
-export function alertRules(args: Pick<MonitoringArgs, "namespaceName" | "httpServices" | "postgres" | "redis" | "thresholds">): AlertRule[] {
+export function alertRules(args: Pick<MonitoringArgs, "namespaceName" | "httpServices" | "postgres" | "redis" | "thresholds" | "jobPods">): AlertRule[] {
     const t = args.thresholds;
     const ns = `namespace="${args.namespaceName}"`;
     const rules: AlertRule[] = [];
@@ -142,7 +144,10 @@ export function alertRules(args: Pick<MonitoringArgs, "namespaceName" | "httpSer
         },
         {
             alert: "PodNotReady",
-            expr: `sum by (pod) (kube_pod_status_ready{${ns},condition="false"}) > 0`,
+            // A finished Job's pod stays not ready for as long as the Job is kept: such pods are left out.
+            expr: args.jobPods
+                ? `sum by (pod) (kube_pod_status_ready{${ns},condition="false"} * on (namespace, pod) group_left max by (namespace, pod) (kube_pod_owner{${ns},owner_kind!="Job"})) > 0`
+                : `sum by (pod) (kube_pod_status_ready{${ns},condition="false"}) > 0`,
             for: `${t.podNotReadyMinutes}m`,
             labels: { severity: "warning" },
             annotations: { summary: "Pod not ready", description: `Pod {{ $labels.pod }} has not been ready for ${t.podNotReadyMinutes} minutes.` },

@@ -1,9 +1,10 @@
 // Who may reach whom, on which port, computed once from the config. The namespace denies all
-// traffic by default; each workload's NetworkPolicy is built here from the services' `uses`,
-// `ingressPath` and `metricsPath`, so the policy graph always matches the wiring.
+// traffic by default; each workload's NetworkPolicy (a migration Job's too) is built here from the
+// services' `uses`, `ingressPath`, `metricsPath` and `migration`, so the policy graph always
+// matches the wiring.
 
 import * as k8s from "@pulumi/kubernetes";
-import { NetworkSpec, PlatformConfig } from "../stacks/types";
+import { NetworkSpec, PlatformConfig, migrationName } from "../stacks/types";
 import { selectorLabels } from "./podSpec";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -88,6 +89,11 @@ export function edges(cfg: NetworkGraphConfig): Edge[] {
         if (s.rbac.length > 0) {
             cfg.network.apiServerPorts.forEach((port) => out.push({ from: s.name, to: API_SERVER, port }));
         }
+    }
+    // A migration Job's pods run the service's code with its env: they go where its pods go (but to
+    // the API server: they mount no token), and nothing connects to them.
+    for (const s of cfg.services.filter((x) => x.migration?.mode === "job")) {
+        out.push(...out.filter((e) => e.from === s.name && e.to !== API_SERVER).map((e) => ({ ...e, from: migrationName(s.name) })));
     }
     if (cfg.monitoring.enabled) {
         for (const w of all.values()) {

@@ -156,6 +156,13 @@ export function checksum(data: Readonly<Record<string, string>>): string {
     return crypto.createHash("sha256").update(canonicalJson(data)).digest("hex");
 }
 
+/** Stable sha256 of a JSON value (object keys sorted at every level), to name what must change with it. */
+export function valueChecksum(value: unknown): string {
+    const sorted = (v: unknown): unknown => Array.isArray(v) ? v.map(sorted)
+        : v !== null && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+    return crypto.createHash("sha256").update(JSON.stringify(sorted(value))).digest("hex");
+}
+
 /** A Prometheus exporter sidecar listening on `port` (named "metrics"). */
 export function exporterContainer(
     name: string,

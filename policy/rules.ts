@@ -47,8 +47,11 @@ function containers(spec: K8sObject): ContainerRef[] {
     ];
 }
 
-/** A rule over every container of every pod template. */
-function containerRule(name: string, description: string, bad: (c: K8sObject, pod: K8sObject, init: boolean) => string | undefined): ObjectRule {
+/** Kinds whose pods run to completion rather than serve. */
+const RUN_TO_COMPLETION_KINDS = ["Job", "CronJob"];
+
+/** A rule over every container of every pod template; `runsToCompletion`: the container is an init container or a Job's. */
+function containerRule(name: string, description: string, bad: (c: K8sObject, pod: K8sObject, runsToCompletion: boolean) => string | undefined): ObjectRule {
     return {
         name,
         description,
@@ -58,7 +61,7 @@ function containerRule(name: string, description: string, bad: (c: K8sObject, po
                 return [];
             }
             return containers(spec).flatMap(({ c, init }) => {
-                const fix = bad(c, spec, init);
+                const fix = bad(c, spec, init || RUN_TO_COMPLETION_KINDS.includes(obj.kind));
                 return fix ? [`${id(obj)} container '${c.name}': ${fix}`] : [];
             });
         },
@@ -87,8 +90,8 @@ export const OBJECT_RULES: readonly ObjectRule[] = [
             .filter((k) => { const [a, b] = k.split("."); return r[a]?.[b] === undefined; });
         return missing.length ? `set resources ${missing.join(", ")}` : undefined;
     }),
-    containerRule("health-probes", "Long-running containers have liveness and readiness probes.", (c, _pod, init) =>
-        init || (c.livenessProbe && c.readinessProbe) ? undefined : "add a livenessProbe and a readinessProbe"),
+    containerRule("health-probes", "Long-running containers have liveness and readiness probes.", (c, _pod, runsToCompletion) =>
+        runsToCompletion || (c.livenessProbe && c.readinessProbe) ? undefined : "add a livenessProbe and a readinessProbe"),
     containerRule("pinned-images", "Images are pinned to a version tag or a digest.", (c) => {
         const image = String(c.image ?? "");
         const last = image.split("@")[0].split("/").pop() ?? "";

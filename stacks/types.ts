@@ -129,7 +129,46 @@ export interface ServiceSpec {
     readonly nodeSelector: Readonly<Record<string, string>>;
     /** Taints the pods tolerate, e.g. a spot node pool's; empty (the default) means none. */
     readonly tolerations: readonly TolerationSpec[];
+    /** A database migration that runs before this service's pods serve a new version; unset means none. */
+    readonly migration?: MigrationSpec;
 }
+
+/** Where a service's migration runs (seed 003: a Job; seed 004: an init container). */
+export type MigrationMode = "job" | "initContainer";
+export const MIGRATION_MODES: readonly MigrationMode[] = ["job", "initContainer"];
+
+/**
+ * A migration (`alembic upgrade head`, ...) run from the service's own image with the service's env,
+ * ServiceAccount, security context, resources and writable paths.
+ */
+export interface MigrationSpec {
+    /** The container's command; required, at least one non-empty string. */
+    readonly command: readonly string[];
+    /** Its arguments; default none. */
+    readonly args: readonly string[];
+    /**
+     * `job` (default): a Job that must complete before the Deployment changes, so a failed migration
+     * stops the update while the old pods keep serving. `initContainer`: an init container of every
+     * pod, run on every pod start (for idempotent migrations only).
+     */
+    readonly mode: MigrationMode;
+    /** Job mode: seconds from the Job's start (dependency waits included) until it fails; default 600. */
+    readonly activeDeadlineSeconds: number;
+    /** Job mode: failed pods retried before the Job fails; default 0 (a failure is not retried). */
+    readonly backoffLimit: number;
+}
+
+/**
+ * Name of a service's migration: its Job's name prefix, its pods' `app.kubernetes.io/component`,
+ * its container and its NetworkPolicy. Never the service's own component: the service's Service,
+ * PodDisruptionBudget and NetworkPolicy select pods by that, and must not count migration pods.
+ */
+export function migrationName(service: string): string {
+    return `${service}-migration`;
+}
+
+/** Hex digits of the hash that ends a migration Job's name: `<service>-migration-<hash>`. */
+export const MIGRATION_JOB_HASH_LENGTH = 8;
 
 /** What every data service has (components/dataService.ts builds on it). */
 export interface DataServiceSpec {

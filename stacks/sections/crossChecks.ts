@@ -2,7 +2,7 @@
 
 import { ConfigErrors, parseQuantity } from "../reader";
 import { secretDefs } from "../secrets";
-import { DATA_SERVICES, EXPORTER_RESOURCES, PlatformConfig, QuotaSpec, ResourceSpec } from "../types";
+import { DATA_SERVICES, EXPORTER_RESOURCES, PlatformConfig, QuotaSpec, ResourceSpec, migrationName } from "../types";
 
 /** Cross-checks that need the whole config: references between services and data services. */
 export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
@@ -90,6 +90,10 @@ export function generatedNames(cfg: PlatformConfig): Map<string, { name: string;
         if (cfg.ingress.enabled && s.ingressPath !== undefined) {
             add("NetworkPolicy", `${s.name}-from-ingress`, s.name);
         }
+        // Its pods' component label is the same name: a service of that name would select them too.
+        if (s.migration?.mode === "job") {
+            add("NetworkPolicy", migrationName(s.name), s.name);
+        }
     }
     for (const [enabled, name, extra] of [[cfg.postgres.enabled, "postgres", ["postgres-headless"]], [cfg.redis.enabled, "redis", []]] as const) {
         if (enabled) {
@@ -159,6 +163,8 @@ interface Footprint {
 
 function footprints(cfg: PlatformConfig): Footprint[] {
     const exporter = cfg.monitoring.enabled ? [EXPORTER_RESOURCES] : [];
+    // A migration Job's pod is not counted: it runs (with the resources of one of the service's pods)
+    // before the Deployment changes, and is done before the rollout's surge pod starts.
     const out: Footprint[] = cfg.services.map((s) => ({
         name: s.name,
         // A rolling update runs one extra pod (maxSurge 1) at full scale.

@@ -1,12 +1,14 @@
-// The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env, RBAC, scheduling.
+// The app's web services: image, ports, replicas, autoscaling, resources, probes, routing, env, RBAC, scheduling,
+// migrations.
 
 import {
-    CONFIG_MAP_KEY, DNS1035_LABEL, HPA_BEHAVIOR_LIMITS, LABEL_KEY, LABEL_RULES, LABEL_VALUE, METRIC_NAME, RBAC_API_GROUP, RBAC_RESOURCE, RBAC_VERBS, follows,
-    volumeNameForPath,
+    CONFIG_MAP_KEY, DNS1035_LABEL, DNS1123_LABEL, HPA_BEHAVIOR_LIMITS, LABEL_KEY, LABEL_RULES, LABEL_VALUE, METRIC_NAME, RBAC_API_GROUP, RBAC_RESOURCE, RBAC_VERBS,
+    follows, volumeNameForPath,
 } from "../k8sRules";
 import { ObjectReader, parseQuantity } from "../reader";
 import {
-    AutoscalingSpec, Environment, PodsMetricSpec, ProbeSpec, RbacRuleSpec, ResourceSpec, ScalingPolicySpec, ScalingRulesSpec, ServiceSpec, TolerationSpec,
+    AutoscalingSpec, Environment, MIGRATION_JOB_HASH_LENGTH, MIGRATION_MODES, MigrationSpec, PodsMetricSpec, ProbeSpec, RbacRuleSpec, ResourceSpec,
+    ScalingPolicySpec, ScalingRulesSpec, ServiceSpec, TolerationSpec, migrationName,
 } from "../types";
 import { PROFILES } from "../environments";
 import { readImage } from "./images";
@@ -97,9 +99,19 @@ export function readService(name: string, r: ObjectReader, env: Environment, sec
         rbac: r.objectList("rbac").map(readRbacRule),
         nodeSelector: r.stringMap("nodeSelector", {}, LABEL_RULES),
         tolerations: r.objectList("tolerations").map(readToleration),
+        // Not an object: reported as such, not also as a migration without a command.
+        migration: r.optional("migration", (m) => readMigration(m, isObject(r.raw.migration))),
     };
     probes.done();
     r.done();
+
+    // The Job controller labels the Job's pods with its name, and a label value is at most 63 characters.
+    const longestJobName = migrationName(name).length + 1 + MIGRATION_JOB_HASH_LENGTH;
+    if (spec.migration?.mode === "job" && name.length <= 50 && longestJobName > DNS1123_LABEL.maxLength) {
+        const max = DNS1123_LABEL.maxLength - (longestJobName - name.length);
+        r.errors.add(r.path, name, `must be at most ${max} characters with a migration in mode job: its Job is named '${migrationName(name)}-<${MIGRATION_JOB_HASH_LENGTH} hex digits>', ` +
+            `and a Job's name is at most ${DNS1123_LABEL.maxLength} characters; shorten the name or use mode initContainer`);
+    }
 
     // ingress-nginx refuses paths that are not normalised ('//', '.' or '..' segments) at admission.
     if (spec.ingressPath !== undefined && (!/^\/[A-Za-z0-9/._~-]*$/.test(spec.ingressPath) || /\/\/|\/\.\.?(\/|$)/.test(spec.ingressPath))) {
@@ -126,6 +138,44 @@ export function readService(name: string, r: ObjectReader, env: Environment, sec
     if (replicasValid && spec.pdbMinAvailable !== undefined && spec.pdbMinAvailable >= minReplicas) {
         r.errors.add(r.key("pdbMinAvailable"), spec.pdbMinAvailable,
             `must be less than the minimum replica count (${minReplicas}), or no pod could ever be evicted and node drains would hang`);
+    }
+    return spec;
+}
+
+const MIGRATION_COMMAND = "a non-empty list of non-empty strings, such as [alembic, upgrade, head]";
+
+function isObject(value: unknown): boolean {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `migration: {command, args, mode, activeDeadlineSeconds, backoffLimit}` (stacks/types.ts MigrationSpec). */
+function readMigration(r: ObjectReader, isObjectValue: boolean): MigrationSpec {
+    const problemsBefore = r.errors.problems.length;
+    const command = r.stringList("command");
+    if (!r.has("command")) {
+        if (isObjectValue) {
+            r.errors.missing(r.key("command"), MIGRATION_COMMAND);
+        }
+    } else if (r.errors.problems.length === problemsBefore && (command.length === 0 || command.includes(""))) {
+        r.errors.add(r.key("command"), command, `must be ${MIGRATION_COMMAND}`);
+    }
+    const spec = {
+        command,
+        args: r.stringList("args"),
+        mode: r.string("mode", { default: "job", oneOf: MIGRATION_MODES }) as MigrationSpec["mode"],
+        activeDeadlineSeconds: r.int("activeDeadlineSeconds", { default: 600, min: 1, max: 86400 }),
+        backoffLimit: r.int("backoffLimit", { default: 0, min: 0, max: 10 }),
+    };
+    r.done();
+    // Settings that would do nothing are refused rather than ignored.
+    if (spec.mode === "initContainer") {
+        const jobOnly: [string, string][] = [
+            ["activeDeadlineSeconds", "an init container has no deadline; the app container starts once it succeeds"],
+            ["backoffLimit", "the kubelet restarts a failed init container, with back-off, until it succeeds"],
+        ];
+        for (const [key, why] of jobOnly.filter(([k]) => r.has(k))) {
+            r.errors.add(r.key(key), r.raw[key], `applies to mode job only: ${why}`);
+        }
     }
     return spec;
 }

@@ -27,7 +27,8 @@ export function reachability(objects: readonly Obj[]): string[] {
     const appNs = (objects.find((o) => o.kind === "Namespace" && o.metadata.labels?.["app.kubernetes.io/part-of"]) as Obj).metadata.name;
     const policies = objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
     const namespaces: Namespace[] = objects.filter((o) => o.kind === "Namespace").map((o) => ({ name: o.metadata.name, labels: o.metadata.labels ?? {} }));
-    const workloads: Endpoint[] = objects.filter((o) => ["Deployment", "StatefulSet"].includes(o.kind) && o.metadata.namespace === appNs).map((o, i) => {
+    // A Job's pod is named after the Job.
+    const workloads: Endpoint[] = objects.filter((o) => ["Deployment", "StatefulSet", "Job"].includes(o.kind) && o.metadata.namespace === appNs).map((o, i) => {
         const containers = o.spec.template.spec.containers as { ports?: { name?: string; containerPort: number }[] }[];
         const ports = containers.flatMap((c) => c.ports ?? []);
         return {

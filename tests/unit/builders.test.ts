@@ -6,7 +6,7 @@ import * as assert from "assert/strict";
 import { limitRangeSpec, resourceQuotaSpec } from "../../components/namespace";
 import { connectionUrl as postgresUrl, PASSWORD_SYNC_COMMAND, SHM_SIZE, statefulSetSpec } from "../../components/postgres";
 import { connectionUrl as redisUrl, deploymentSpec as redisDeploymentSpec } from "../../components/redis";
-import { deploymentSpec, hpaSpec, roleRules, WebServiceArgs } from "../../components/webService";
+import { deploymentSpec, hpaSpec, migrationJobAnnotations, migrationJobName, migrationJobSpec, roleRules, WebServiceArgs } from "../../components/webService";
 import { resolveConfig } from "../../stacks/config";
 import { FAKE_SECRETS, stackConfig } from "./harness";
 
@@ -25,6 +25,29 @@ const backendScaledBy = (autoscaling: Record<string, unknown>) => {
     assert.ok(s);
     return s;
 };
+/** The prod backend, validated, with `migration` set. */
+const backendMigrating = (migration: Record<string, unknown>) => {
+    const raw = stackConfig("prod");
+    (raw.services as Record<string, Record<string, unknown>>).backend.migration = migration;
+    const s = resolveConfig("prod", raw, secrets).services.find((x) => x.name === "backend");
+    assert.ok(s);
+    return s;
+};
+const WAIT_RESOURCES = { requests: { cpu: "10m", memory: "16Mi", "ephemeral-storage": "64Mi" }, limits: { cpu: "100m", memory: "32Mi", "ephemeral-storage": "256Mi" } };
+const RESTRICTED = { allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+const waitFor = (host: string, port: number) => ({
+    name: `wait-for-${host}`, image: "busybox:1.36.1",
+    command: ["sh", "-c", `until nc -z -w 2 ${host} ${port}; do echo "waiting for ${host}:${port}"; sleep 2; done`],
+    securityContext: RESTRICTED, resources: WAIT_RESOURCES,
+});
+/** The prod backend's container as every pod of it runs it, under `name` running `command`. */
+const backendContainer = (name: string, command: string[], args?: string[]) => ({
+    name, image: "registry.yourdomain.com/kaizen-studio-backend:v1.0.0", command, ...(args ? { args } : {}),
+    envFrom: [{ configMapRef: { name: "backend-config" } }, { secretRef: { name: "backend-secrets" } }],
+    resources: { requests: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "64Mi" }, limits: { cpu: "2000m", memory: "2Gi", "ephemeral-storage": "512Mi" } },
+    securityContext: RESTRICTED,
+    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+});
 const dataArgs = { namespace: "kaizen-studio", appName: "kaizen-studio", labels: { tier: "data" }, checksumKey: "k", exporter: true, networkPolicy: { podSelector: {} } };
 // The builders return Pulumi input types (each field may be an Output); these tests read plain values.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -158,6 +181,100 @@ describe("workload spec builders (pure)", () => {
             { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "update"], resourceNames: ["backend-leader"] },
         ]);
         assert.deepEqual(roleRules(service("backend")), []);
+    });
+
+    describe("migrations", () => {
+        const webArgs = (s: ReturnType<typeof service>): WebServiceArgs => ({
+            namespace: "kaizen-studio", appName: "kaizen-studio", service: s, labels: { tier: "web", "app.kubernetes.io/component": "backend" },
+            env: {}, secretEnv: { JWT_SECRET_KEY: "x" }, checksumKey: "k",
+            dependencies: [{ name: "postgres", host: "postgres", port: 5432 }, { name: "redis", host: "redis", port: 6379 }, { name: "api", host: "api", port: 80 }],
+            initImage: "busybox:1.36.1", networkPolicy: { podSelector: {} },
+            migrationJob: { dependencies: [{ name: "postgres", host: "postgres", port: 5432 }, { name: "redis", host: "redis", port: 6379 }], networkPolicy: { podSelector: {} } },
+        });
+        const checksums = { config: "c", secret: "s" };
+
+        it("builds seed 003's migration Job from config: alembic upgrade head in the backend's pod, once, within its deadline", () => {
+            // The seed's jobs/db-migration.yaml (backoffLimit 3) and its deploy script's 300 s wait.
+            const s = backendMigrating({ command: ["alembic", "upgrade", "head"], backoffLimit: 3, activeDeadlineSeconds: 300 });
+            assert.deepEqual(s.migration, { command: ["alembic", "upgrade", "head"], args: [], mode: "job", activeDeadlineSeconds: 300, backoffLimit: 3 });
+            assert.deepEqual(migrationJobSpec(webArgs(s), "backend", checksums), {
+                backoffLimit: 3,
+                activeDeadlineSeconds: 300,
+                template: {
+                    metadata: {
+                        // The migration's component, never the service's: its Service, PDB and NetworkPolicy must not count the pod.
+                        labels: { tier: "web", "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "backend-migration" },
+                        annotations: { "checksum/config": "c", "checksum/secret": "s" },
+                    },
+                    spec: {
+                        serviceAccountName: "backend",
+                        automountServiceAccountToken: false,
+                        securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } },
+                        restartPolicy: "Never",
+                        // The data services only: not the service 'api' the backend also waits for.
+                        initContainers: [waitFor("postgres", 5432), waitFor("redis", 6379)],
+                        containers: [backendContainer("backend-migration", ["alembic", "upgrade", "head"])],
+                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                    },
+                },
+            });
+            // The provider waits a minute past the Job's own deadline, and replaces a failed Job on the next up.
+            assert.deepEqual(migrationJobAnnotations(s.migration as NonNullable<typeof s.migration>), { "pulumi.com/timeoutSeconds": "360", "pulumi.com/replaceUnready": "true" });
+        });
+
+        it("names the Job after everything it runs: the same name for the same spec, a new one when the image, command, args or env change", () => {
+            const s = backendMigrating({ command: ["alembic", "upgrade", "head"] });
+            const name = (svc: typeof s, sums = checksums) => migrationJobName("backend", plain(migrationJobSpec(webArgs(svc), "backend", sums)));
+            assert.match(name(s), /^backend-migration-[0-9a-f]{8}$/);
+            assert.equal(name(s), name(backendMigrating({ command: ["alembic", "upgrade", "head"] })));
+            // Fields of the Deployment alone leave the Job as it is.
+            assert.equal(name(s), name({ ...s, replicas: 7, probes: { ...s.probes, liveness: { ...s.probes.liveness, periodSeconds: 30 } }, port: 9000 }));
+            const others = [
+                name({ ...s, image: "registry.yourdomain.com/kaizen-studio-backend:v1.0.1" }),
+                name(backendMigrating({ command: ["alembic", "upgrade", "heads"] })),
+                name(backendMigrating({ command: ["alembic", "upgrade", "head"], args: ["--sql"] })),
+                name(s, { config: "c2", secret: "s" }),
+                name(s, { config: "c", secret: "s2" }),
+                name(backendMigrating({ command: ["alembic", "upgrade", "head"], backoffLimit: 1 })),
+            ];
+            assert.equal(new Set([name(s), ...others]).size, others.length + 1, others.join(" "));
+        });
+
+        it("runs seed 004's migration as the last init container of every backend pod, after the waits, and builds no Job", () => {
+            // Seed 004 keeps alembic.ini under alembic/.
+            const s = backendMigrating({ command: ["alembic"], args: ["-c", "alembic/alembic.ini", "upgrade", "head"], mode: "initContainer" });
+            const pod = plain(deploymentSpec(webArgs(s), "backend", checksums)).template.spec;
+            assert.deepEqual(pod.initContainers, [
+                waitFor("postgres", 5432), waitFor("redis", 6379), waitFor("api", 80),
+                backendContainer("backend-migration", ["alembic"], ["-c", "alembic/alembic.ini", "upgrade", "head"]),
+            ]);
+            assert.deepEqual(pod.containers.map((c: { name: string }) => c.name), ["backend"]);
+            assert.equal(migrationJobSpec(webArgs(s), "backend", checksums), undefined);
+        });
+
+        it("runs the Job on the service's nodes, and without its token even where the service has a Role", () => {
+            const s = {
+                ...backendMigrating({ command: ["alembic", "upgrade", "head"] }),
+                rbac: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: [] }],
+                nodeSelector: { "node-pool": "spot" },
+                tolerations: [{ key: "spot", operator: "Equal" as const, value: "true", effect: "NoSchedule" as const }],
+            };
+            const job = plain(migrationJobSpec(webArgs(s), "backend", checksums)).template.spec;
+            const app = plain(deploymentSpec(webArgs(s), "backend", checksums)).template.spec;
+            assert.equal(app.automountServiceAccountToken, true);
+            assert.equal(job.automountServiceAccountToken, false, "a migration talks to its database, not to Kubernetes");
+            assert.deepEqual(job.nodeSelector, { "node-pool": "spot" });
+            assert.deepEqual(job.tolerations, [{ key: "spot", operator: "Equal", value: "true", effect: "NoSchedule" }]);
+            assert.deepEqual([job.nodeSelector, job.tolerations], [app.nodeSelector, app.tolerations]);
+        });
+
+        it("adds nothing without a migration", () => {
+            const s = service("backend");
+            assert.equal(s.migration, undefined);
+            assert.equal(migrationJobSpec(webArgs(s), "backend", checksums), undefined);
+            assert.deepEqual(plain(deploymentSpec(webArgs(s), "backend", checksums)).template.spec.initContainers.map((c: { name: string }) => c.name),
+                ["wait-for-postgres", "wait-for-redis", "wait-for-api"]);
+        });
     });
 
     it("builds PostgreSQL's StatefulSet: one replica, claims retained, a 100Gi claim, 1Gi /dev/shm, the password sync hook", () => {

@@ -629,3 +629,170 @@ describe("components (other shapes by config alone)", () => {
         });
     });
 });
+
+describe("migrations (services.<name>.migration, on the prod stack)", () => {
+    const JOB = "kubernetes:batch/v1:Job";
+    // Seed 003's jobs/db-migration.yaml.
+    const SEED_003 = { command: ["alembic", "upgrade", "head"] };
+    const prodWithBackend = (settings: Record<string, unknown>, secrets: Record<string, string> = FAKE_SECRETS) => {
+        const c = stackConfig("prod");
+        Object.assign((c.services as Record<string, Record<string, unknown>>).backend, settings);
+        return runProgram("prod", c, secrets);
+    };
+    const names = (list: { name: string }[]) => list.map((x) => x.name);
+    const migrationLabels = {
+        "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "backend-migration",
+        "app.kubernetes.io/part-of": "kaizen-studio", "app.kubernetes.io/managed-by": "pulumi", environment: "prod",
+    };
+    let p: Program;
+    before(async () => {
+        p = await prodWithBackend({ migration: SEED_003 });
+    });
+
+    it("runs the migration in a Job of the backend's own pod: its image, env, ServiceAccount, security contexts, resources and writable dirs", () => {
+        const job = p.get(JOB, "backend-migration").inputs;
+        const deployment = p.get(T.deployment, "backend").inputs.spec.template;
+        assert.match(job.metadata.name, /^backend-migration-[0-9a-f]{8}$/);
+        assert.equal(job.metadata.namespace, "kaizen-studio");
+        assert.deepEqual(job.metadata.labels, migrationLabels);
+        assert.deepEqual(job.metadata.annotations, { "pulumi.com/timeoutSeconds": "660", "pulumi.com/replaceUnready": "true", "pulumi.com/patchForce": "true" });
+        assert.deepEqual(Object.keys(job.spec).sort(), ["activeDeadlineSeconds", "backoffLimit", "template"], "no ttlSecondsAfterFinished: the Job stays, and Pulumi sees no drift");
+        assert.equal(job.spec.backoffLimit, 0);
+        assert.equal(job.spec.activeDeadlineSeconds, 600);
+        // The same env checksums as the Deployment's pods: the Job runs with the env they will run with.
+        assert.deepEqual(job.spec.template.metadata, { labels: migrationLabels, annotations: deployment.metadata.annotations });
+        const pod = job.spec.template.spec;
+        assert.deepEqual(Object.keys(pod).sort(), ["automountServiceAccountToken", "containers", "initContainers", "restartPolicy", "securityContext", "serviceAccountName", "volumes"]);
+        assert.equal(pod.restartPolicy, "Never");
+        assert.equal(pod.serviceAccountName, "backend");
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } });
+        assert.deepEqual(pod.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }]);
+        assert.deepEqual(names(pod.initContainers), ["wait-for-postgres", "wait-for-redis"]);
+        assert.deepEqual(pod.initContainers, deployment.spec.initContainers, "the same waits as the backend's pods");
+        assert.deepEqual(pod.containers, [{
+            name: "backend-migration",
+            image: "registry.yourdomain.com/kaizen-studio-backend:v1.0.0",
+            command: ["alembic", "upgrade", "head"],
+            envFrom: [{ configMapRef: { name: "backend-config" } }, { secretRef: { name: "backend-secrets" } }],
+            resources: { requests: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "64Mi" }, limits: { cpu: "2000m", memory: "2Gi", "ephemeral-storage": "512Mi" } },
+            securityContext: RESTRICTED_CONTAINER,
+            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        }]);
+        // Field for field what the app container has, and the same pod-level settings.
+        const app = deployment.spec.containers[0];
+        for (const field of ["image", "envFrom", "resources", "securityContext", "volumeMounts"]) {
+            assert.deepEqual(pod.containers[0][field], app[field], field);
+        }
+        for (const field of ["serviceAccountName", "automountServiceAccountToken", "securityContext", "volumes"]) {
+            assert.deepEqual(pod[field], deployment.spec[field], field);
+        }
+    });
+
+    it("rolls the Deployment out only after the Job completed; the Job starts after its env and NetworkPolicy exist", () => {
+        assert.deepEqual(p.dependsOn(p.get(T.deployment, "backend")), [
+            "kubernetes:core/v1:ConfigMap backend-config", `${T.netpol} backend`, "kubernetes:core/v1:Secret backend-secrets", `${JOB} backend-migration`,
+        ]);
+        assert.deepEqual(p.dependsOn(p.get(JOB, "backend-migration")), [
+            "kubernetes:core/v1:ConfigMap backend-config", "kubernetes:core/v1:Secret backend-secrets", `${T.netpol} backend-migration`,
+        ]);
+        assert.deepEqual(p.dependsOn(p.get(T.deployment, "frontend")), ["kubernetes:core/v1:ConfigMap frontend-config", `${T.netpol} frontend`]);
+        assert.deepEqual(p.all(JOB).map((r) => r.name), ["backend-migration"]);
+    });
+
+    it("gives the Job's pods the backend's egress and no ingress; PostgreSQL and Redis admit them on their client ports only", () => {
+        const np = p.get(T.netpol, "backend-migration").inputs;
+        assert.equal(np.metadata.name, "backend-migration");
+        assert.deepEqual(np.metadata.labels, migrationLabels);
+        assert.deepEqual(np.spec, {
+            podSelector: { matchLabels: sel("backend-migration") },
+            policyTypes: ["Ingress", "Egress"],
+            egress: p.get(T.netpol, "backend").inputs.spec.egress,
+        });
+        assert.deepEqual(p.get(T.netpol, "postgres").inputs.spec.ingress, [
+            { from: [{ podSelector: { matchLabels: sel("backend") } }], ports: [{ protocol: "TCP", port: 5432 }] },
+            { from: [{ podSelector: { matchLabels: sel("backend-migration") } }], ports: [{ protocol: "TCP", port: 5432 }] },
+            { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9187 }] },
+        ]);
+        assert.deepEqual(p.get(T.netpol, "redis").inputs.spec.ingress, [
+            { from: [{ podSelector: { matchLabels: sel("backend") } }], ports: [{ protocol: "TCP", port: 6379 }] },
+            { from: [{ podSelector: { matchLabels: sel("backend-migration") } }], ports: [{ protocol: "TCP", port: 6379 }] },
+            { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9121 }] },
+        ]);
+        // Nothing that selects the backend's pods selects the Job's: not its Service, PDB, policies or ServiceMonitor.
+        assert.deepEqual(p.get(T.service, "backend").inputs.spec.selector, sel("backend"));
+        assert.deepEqual(p.get(T.pdb, "backend").inputs.spec.selector, { matchLabels: sel("backend") });
+        assert.equal(p.get(T.netpol, "ingress-to-backend").inputs.spec.podSelector.matchLabels["app.kubernetes.io/component"], "backend");
+    });
+
+    it("gives the Job's pods no way to the API server, even from a service with a Role: they mount no token", async () => {
+        const c = stackConfig("dev");
+        c.network = { apiServerCidrs: ["10.96.0.1/32"] };
+        Object.assign((c.services as Record<string, Record<string, unknown>>).backend, {
+            rbac: [{ resources: ["configmaps"], verbs: ["get"] }], migration: SEED_003,
+        });
+        const q = await runProgram("dev", c);
+        const egress = (name: string) => q.get(T.netpol, name).inputs.spec.egress as { to: { ipBlock?: { cidr: string } }[] }[];
+        const toApiServer = (rule: { to: { ipBlock?: { cidr: string } }[] }) => rule.to.some((peer) => peer.ipBlock?.cidr === "10.96.0.1/32");
+        assert.equal(egress("backend").filter(toApiServer).length, 2, "443 and 6443 for the backend's pods");
+        assert.deepEqual(egress("backend-migration"), egress("backend").filter((rule) => !toApiServer(rule)));
+        assert.equal(q.get(JOB, "backend-migration").inputs.spec.template.spec.automountServiceAccountToken, false);
+    });
+
+    // Command, args and env changes: builders.test.ts, without a program run each.
+    it("keeps the Job's name while nothing it runs changes, and changes it with the image or a rotated secret", async () => {
+        const jobName = (q: Program) => q.get(JOB, "backend-migration").inputs.metadata.name as string;
+        const unchanged = await prodWithBackend({ migration: SEED_003, pdbMinAvailable: 1, autoscaling: { minReplicas: 3, maxReplicas: 10 }, healthPath: "/ready" });
+        assert.equal(jobName(unchanged), jobName(p), "Deployment-only settings leave the Job alone");
+        const v101 = "registry.yourdomain.com/kaizen-studio-backend:v1.0.1";
+        const newImage = await prodWithBackend({ migration: SEED_003, image: v101 });
+        assert.equal(newImage.get(JOB, "backend-migration").inputs.spec.template.spec.containers[0].image, v101);
+        assert.equal(podSpec(newImage.get(T.deployment, "backend")).containers[0].image, v101);
+        const changed = [
+            jobName(newImage),
+            // DATABASE_URL changes: the Secret's HMAC checksum, and so the Job, change with it.
+            jobName(await prodWithBackend({ migration: SEED_003 }, { ...FAKE_SECRETS, postgresPassword: "pg-rotated-password-0123456789abcd" })),
+        ];
+        assert.equal(new Set([jobName(p), ...changed]).size, changed.length + 1, changed.join(", "));
+        for (const n of changed) {
+            assert.match(n, /^backend-migration-[0-9a-f]{8}$/);
+        }
+    });
+
+    it("leaves finished Job pods out of PodNotReady (their Ready condition stays False while the Job is kept)", () => {
+        const rules = p.get(T.prometheusRule, "monitoring-alerts").inputs.spec.groups[0].rules;
+        assert.equal(rules.find((r: { alert: string }) => r.alert === "PodNotReady").expr,
+            'sum by (pod) (kube_pod_status_ready{namespace="kaizen-studio",condition="false"} * on (namespace, pod) group_left max by (namespace, pod) (kube_pod_owner{namespace="kaizen-studio",owner_kind!="Job"})) > 0');
+    });
+
+    it("runs seed 004's migration as the last init container of every backend pod, and creates no Job", async () => {
+        // Seed 004 keeps alembic.ini under alembic/; its pods' logs are read with `-c migrations`.
+        const q = await prodWithBackend({ migration: { command: ["alembic"], args: ["-c", "alembic/alembic.ini", "upgrade", "head"], mode: "initContainer" } });
+        assert.deepEqual(q.all(JOB), []);
+        assert.equal(q.find(T.netpol, "backend-migration"), undefined);
+        const pod = podSpec(q.get(T.deployment, "backend"));
+        assert.deepEqual(names(pod.initContainers), ["wait-for-postgres", "wait-for-redis", "backend-migration"]);
+        const app = pod.containers[0];
+        assert.deepEqual(pod.initContainers[2], {
+            name: "backend-migration", image: app.image, command: ["alembic"], args: ["-c", "alembic/alembic.ini", "upgrade", "head"],
+            envFrom: app.envFrom, resources: app.resources, securityContext: RESTRICTED_CONTAINER, volumeMounts: app.volumeMounts,
+        });
+        assert.deepEqual(q.dependsOn(q.get(T.deployment, "backend")), [
+            "kubernetes:core/v1:ConfigMap backend-config", `${T.netpol} backend`, "kubernetes:core/v1:Secret backend-secrets",
+        ]);
+        assert.equal(q.get(T.prometheusRule, "monitoring-alerts").inputs.spec.groups[0].rules.find((r: { alert: string }) => r.alert === "PodNotReady").expr,
+            'sum by (pod) (kube_pod_status_ready{namespace="kaizen-studio",condition="false"}) > 0');
+    });
+
+    it("adds no Job, migration NetworkPolicy or migration container to the committed stacks", async () => {
+        for (const stack of ["dev", "staging", "prod"]) {
+            const q = await runCommittedStack(stack);
+            assert.deepEqual(q.all(JOB), [], stack);
+            assert.deepEqual(q.all(T.netpol).map((r) => r.name).filter((n) => n.includes("migration")), [], stack);
+            for (const d of q.all(T.deployment)) {
+                const init = names(podSpec(d).initContainers ?? []);
+                assert.deepEqual(init.filter((n) => !n.startsWith("wait-for-")), [], `${stack} ${d.name}`);
+            }
+        }
+    });
+});

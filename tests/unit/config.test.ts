@@ -591,7 +591,85 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         edit: (c) => { svc(c, "backend").tolerations = [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: -1 }]; },
         problem: "services.backend.tolerations[0].tolerationSeconds: -1 is not allowed: must be an integer from 0 to 2147483647",
     },
+    ...migrationRefusals(),
 ];
+
+/** Refusals of `services.<name>.migration` (seed 003's Job, seed 004's init container). */
+function migrationRefusals(): { what: string; stack: string; edit: (c: Raw) => void; problem: string }[] {
+    const COMMAND = "a non-empty list of non-empty strings, such as [alembic, upgrade, head]";
+    const migrate = (migration: unknown) => (c: Raw) => { svc(c, "backend").migration = migration; };
+    const seed003 = { command: ["alembic", "upgrade", "head"] };
+    const LONG = `api-${"x".repeat(41)}`; // 45 characters: a valid service name, one too long for a migration Job
+    return [
+        {
+            what: "a migration without a command", stack: "dev", edit: migrate({ args: ["upgrade", "head"] }),
+            problem: `services.backend.migration.command: is required: ${COMMAND}`,
+        },
+        {
+            what: "a migration with an empty command", stack: "dev", edit: migrate({ command: [] }),
+            problem: `services.backend.migration.command: [] is not allowed: must be ${COMMAND}`,
+        },
+        {
+            what: "a migration command with an empty string", stack: "staging", edit: migrate({ command: ["alembic", ""] }),
+            problem: `services.backend.migration.command: ["alembic",""] is not allowed: must be ${COMMAND}`,
+        },
+        {
+            what: "a migration command written as one string", stack: "dev", edit: migrate({ command: "alembic upgrade head" }),
+            problem: 'services.backend.migration.command: "alembic upgrade head" is not allowed: must be a list of strings',
+        },
+        {
+            what: "migration arguments that are not strings", stack: "dev", edit: migrate({ ...seed003, args: ["--rev", 42] }),
+            problem: 'services.backend.migration.args: ["--rev",42] is not allowed: must be a list of strings',
+        },
+        {
+            what: "a migration that is not an object", stack: "dev", edit: migrate(["alembic", "upgrade", "head"]),
+            problem: 'services.backend.migration: ["alembic","upgrade","head"] is not allowed: must be an object',
+        },
+        {
+            what: "an unknown migration mode", stack: "dev", edit: migrate({ ...seed003, mode: "cronJob" }),
+            problem: 'services.backend.migration.mode: "cronJob" is not allowed: must be one of job, initContainer',
+        },
+        {
+            what: "a migration deadline of 0", stack: "dev", edit: migrate({ ...seed003, activeDeadlineSeconds: 0 }),
+            problem: "services.backend.migration.activeDeadlineSeconds: 0 is not allowed: must be an integer from 1 to 86400",
+        },
+        {
+            what: "a migration deadline over a day", stack: "prod", edit: migrate({ ...seed003, activeDeadlineSeconds: 86401 }),
+            problem: "services.backend.migration.activeDeadlineSeconds: 86401 is not allowed: must be an integer from 1 to 86400",
+        },
+        {
+            what: "a negative migration backoffLimit", stack: "dev", edit: migrate({ ...seed003, backoffLimit: -1 }),
+            problem: "services.backend.migration.backoffLimit: -1 is not allowed: must be an integer from 0 to 10",
+        },
+        {
+            what: "a migration backoffLimit over 10", stack: "dev", edit: migrate({ ...seed003, backoffLimit: 11 }),
+            problem: "services.backend.migration.backoffLimit: 11 is not allowed: must be an integer from 0 to 10",
+        },
+        {
+            what: "a migration backoffLimit in mode initContainer", stack: "dev", edit: migrate({ ...seed003, mode: "initContainer", backoffLimit: 3 }),
+            problem: "services.backend.migration.backoffLimit: 3 is not allowed: applies to mode job only: the kubelet restarts a failed init container, with back-off, until it succeeds",
+        },
+        {
+            what: "a migration deadline in mode initContainer", stack: "dev", edit: migrate({ ...seed003, mode: "initContainer", activeDeadlineSeconds: 300 }),
+            problem: "services.backend.migration.activeDeadlineSeconds: 300 is not allowed: applies to mode job only: an init container has no deadline; the app container starts once it succeeds",
+        },
+        {
+            what: "an unknown migration key", stack: "dev", edit: migrate({ ...seed003, image: "other/image:1.0.0" }),
+            problem: 'services.backend.migration.image: "other/image:1.0.0" is not allowed: unknown key; known keys here: activeDeadlineSeconds, args, backoffLimit, command, mode',
+        },
+        {
+            what: "a service name too long for its migration Job's name", stack: "dev",
+            edit: (c) => { (c.services as Raw)[LONG] = { image: "example/api:1.0.0", migration: seed003 }; },
+            problem: `services.${LONG}: "${LONG}" is not allowed: must be at most 44 characters with a migration in mode job: its Job is named '${LONG}-migration-<8 hex digits>', ` +
+                "and a Job's name is at most 63 characters; shorten the name or use mode initContainer",
+        },
+        {
+            what: "a service named like another service's migration", stack: "dev",
+            edit: (c) => { migrate(seed003)(c); (c.services as Raw)["backend-migration"] = { image: "example/api:1.0.0" }; },
+            problem: "services.backend-migration: \"backend-migration\" is not allowed: must not produce the NetworkPolicy name 'backend-migration', which service 'backend' already produces",
+        },
+    ];
+}
 
 describe("config validation", () => {
     for (const bad of BAD_INPUTS) {
@@ -683,6 +761,23 @@ describe("config validation", () => {
             (c.postgres as Raw).replicas = 1;
             (c.redis as Raw).replicas = "1";
         })), []);
+    });
+
+    it("reads a migration with its defaults (mode job, 600 s, no retry), and none where it is not set", () => {
+        const migration = (m: unknown) => resolveConfig("dev", edited("dev", (c) => { svc(c, "backend").migration = m; }), ALL_SECRETS).services[0].migration;
+        assert.deepEqual(migration({ command: ["alembic", "upgrade", "head"] }),
+            { command: ["alembic", "upgrade", "head"], args: [], mode: "job", activeDeadlineSeconds: 600, backoffLimit: 0 });
+        assert.deepEqual(migration({ command: ["alembic"], args: ["-c", "alembic/alembic.ini", "upgrade", "head"], mode: "initContainer" }),
+            { command: ["alembic"], args: ["-c", "alembic/alembic.ini", "upgrade", "head"], mode: "initContainer", activeDeadlineSeconds: 600, backoffLimit: 0 });
+        assert.deepEqual(migration({ command: ["alembic", "upgrade", "head"], activeDeadlineSeconds: 86400, backoffLimit: 10 }),
+            { command: ["alembic", "upgrade", "head"], args: [], mode: "job", activeDeadlineSeconds: 86400, backoffLimit: 10 });
+        assert.equal(migration(undefined), undefined);
+        for (const stack of ["dev", "staging", "prod"]) {
+            assert.deepEqual(resolveConfig(stack, stackConfig(stack), ALL_SECRETS).services.filter((s) => s.migration).map((s) => s.name), [], stack);
+        }
+        // 44 characters is the longest name a migration Job fits.
+        const longest = `api-${"x".repeat(40)}`;
+        assert.deepEqual(problemsOf("dev", edited("dev", (c) => { (c.services as Raw)[longest] = { image: "example/api:1.0.0", migration: { command: ["migrate"] } }; })), []);
     });
 
     it("never lists autoscaling among a data service's known keys", () => {

@@ -66,6 +66,16 @@ describe("alert rules (pure builder)", () => {
         assert.equal(custom.some((r) => r.alert.startsWith("Postgres") || r.alert.startsWith("Redis")), false, "no data-service alerts without data services");
     });
 
+    it("leaves pods of Jobs out of PodNotReady where the namespace keeps finished Job pods (migration Jobs)", () => {
+        const withJobs = alertRules({ namespaceName: "kaizen-studio", httpServices: ["backend"], postgres: true, redis: true, thresholds: REFERENCE, jobPods: true });
+        assert.deepEqual(withJobs.map((r) => r.alert), rules.map((r) => r.alert));
+        const notReady = withJobs.find((r) => r.alert === "PodNotReady");
+        assert.equal(notReady?.expr,
+            `sum by (pod) (kube_pod_status_ready{${ns},condition="false"} * on (namespace, pod) group_left max by (namespace, pod) (kube_pod_owner{${ns},owner_kind!="Job"})) > 0`);
+        assert.deepEqual(promqlErrors(notReady?.expr ?? ""), []);
+        assert.deepEqual(withJobs.filter((r) => r.alert !== "PodNotReady"), rules.filter((r) => r.alert !== "PodNotReady"));
+    });
+
     it("writes only expressions the PromQL grammar parses", () => {
         for (const r of rules) {
             assert.deepEqual(promqlErrors(r.expr), [], `${r.alert}: ${r.expr}`);

@@ -3,6 +3,7 @@
 
 import * as assert from "assert/strict";
 import { K8sObject, OBJECT_RULES, STACK_RULES, violations } from "../../policy/rules";
+import { renderConfig } from "../../scripts/render";
 import { renderCommittedStack, runProgram, stackConfig } from "./harness";
 
 type Mutate = (objs: K8sObject[]) => K8sObject[];
@@ -140,6 +141,35 @@ describe("policy pack rules", () => {
         it("is refused for a pod whose ServiceAccount no Role is bound to, in the same stack", () => {
             const objs = edit((o) => { find(o, "Deployment", "frontend").spec.template.spec.automountServiceAccountToken = true; })(JSON.parse(JSON.stringify(withRole)));
             assert.deepEqual(violations(objs), [TOKEN("frontend")]);
+        });
+    });
+
+    describe("with a migration", () => {
+        const prodMigrating = async (mode: string) => {
+            const c = stackConfig("prod");
+            (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"], mode };
+            return (await renderConfig("prod", c)).objects as K8sObject[];
+        };
+
+        it("passes with a migration Job and with a migration init container", async () => {
+            for (const mode of ["job", "initContainer"]) {
+                assert.deepEqual(violations(await prodMigrating(mode)), [], mode);
+            }
+        });
+
+        it("holds the Job to every rule but the probes of long-running containers, and to its own NetworkPolicy", async () => {
+            const objs = await prodMigrating("job");
+            const job = objs.find((o) => o.kind === "Job") as K8sObject;
+            const c = job.spec.template.spec.containers[0];
+            assert.equal(c.livenessProbe ?? c.readinessProbe, undefined, "a Job's container runs to completion: no probes");
+            c.securityContext.readOnlyRootFilesystem = false;
+            const where = `Job kaizen-studio/${job.metadata.name}`;
+            assert.deepEqual(violations(objs.filter((o) => !(o.kind === "NetworkPolicy" && o.metadata.name === "backend-migration"))), [
+                `read-only-root-filesystem: ${where} container 'backend-migration': set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the app writes`,
+                `workload-network-policy: ${where}: add a NetworkPolicy selecting its pods that allows only its clients`,
+            ]);
+            // The backend's policy would not do: it selects the backend's pods, not the Job's.
+            assert.equal(job.spec.template.metadata.labels["app.kubernetes.io/component"], "backend-migration");
         });
     });
 

@@ -98,6 +98,18 @@ describe("policy pack served by the CrossGuard runtime", function () {
         assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(prod))), []);
     });
 
+    it("passes a migration Job, its NetworkPolicy, and the whole prod stack with them", async () => {
+        const c = stackConfig("prod");
+        (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"] };
+        const objs = (await renderConfig("prod", c)).objects as K8sObject[];
+        const added = objs.filter((o) => o.kind === "Job" || o.metadata.name === "backend-migration");
+        assert.deepEqual(added.map((o) => o.kind).sort(), ["Job", "NetworkPolicy"]);
+        for (const o of added) {
+            assert.deepEqual(messages(await call(client, "analyze", analyzeRequest(o))), [], `${o.kind} ${o.metadata.name}`);
+        }
+        assert.deepEqual(messages(await call(client, "analyzeStack", stackRequest(objs))), []);
+    });
+
     it("rejects a privileged, root, unpinned container with each rule's message", async () => {
         const bad = JSON.parse(JSON.stringify(prod.find((o) => o.kind === "Deployment" && o.metadata.name === "backend")));
         const c = bad.spec.template.spec.containers[0];

@@ -7,8 +7,9 @@
 import * as assert from "assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import { renderConfig } from "../../scripts/render";
 import { Obj, reachability } from "../support/reachability";
-import { ROOT, renderCommittedStack } from "./harness";
+import { ROOT, renderCommittedStack, stackConfig } from "./harness";
 
 /** The README's reachability list: the lines of the fenced block after the marker. */
 export function readmeReachability(): string[] {
@@ -25,6 +26,25 @@ describe("reachability (independent NetworkPolicy evaluator vs the README)", () 
             assert.deepEqual(reachability(objects as unknown as Obj[]), readmeReachability());
         });
     }
+
+    it("lets a migration Job's pod reach exactly what its service's pods reach, and nothing reach it", async () => {
+        const c = stackConfig("dev");
+        (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"] };
+        const objects = (await renderConfig("dev", c)).objects as unknown as Obj[];
+        const jobs = objects.filter((o) => o.kind === "Job").map((o) => o.metadata.name);
+        assert.equal(jobs.length, 1);
+        const job = jobs[0];
+        const lines = reachability(objects);
+        const fromJob = lines.filter((l) => l.startsWith(`${job} -> `));
+        assert.deepEqual(fromJob, [
+            `${job} -> internet:443/TCP`, `${job} -> kube-dns:53/TCP`, `${job} -> kube-dns:53/UDP`,
+            `${job} -> postgres:5432/TCP`, `${job} -> redis:6379/TCP`,
+        ]);
+        assert.deepEqual(fromJob.map((l) => l.replace(job, "backend")), lines.filter((l) => l.startsWith("backend -> ")));
+        // Every other line is the committed stack's: the Job adds its own egress and nothing else.
+        assert.deepEqual(lines.filter((l) => !l.startsWith(`${job} -> `)), readmeReachability());
+        assert.deepEqual(lines.filter((l) => l.includes(`-> ${job}:`)), [], "nothing connects to the Job's pod");
+    });
 
     it("would notice a policy that lets more through", async () => {
         const { objects } = await renderCommittedStack("dev");

@@ -3,7 +3,7 @@
 // `cluster` provider, never the ambient default provider.
 
 import * as assert from "assert/strict";
-import { Program, Recorded, runCommittedStack, runProgram, stackConfig } from "./harness";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig } from "./harness";
 
 const PROVIDER = "pulumi:providers:kubernetes";
 
@@ -11,11 +11,21 @@ function parentOf(p: Program, r: Recorded): Recorded | undefined {
     return p.resources.find((c) => c.resource !== undefined && c.resource === r.opts.parent);
 }
 
-for (const stack of ["dev", "staging", "prod"]) {
-    describe(`wiring of stack ${stack}`, () => {
+/** prod with a migration Job, whose objects are not in any committed stack. */
+function prodWithMigration(): Promise<Program> {
+    const c = stackConfig("prod");
+    (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"] };
+    return runProgram("prod", c, FAKE_SECRETS);
+}
+
+for (const [label, stack, run] of [
+    ...["dev", "staging", "prod"].map((s) => [`stack ${s}`, s, () => runCommittedStack(s)] as const),
+    ["prod with a migration Job", "prod", prodWithMigration] as const,
+]) {
+    describe(`wiring of ${label}`, () => {
         let p: Program;
         before(async () => {
-            p = await runCommittedStack(stack);
+            p = await run();
         });
 
         it("gives every Kubernetes object a component of the program as parent", () => {
@@ -42,6 +52,13 @@ for (const stack of ["dev", "staging", "prod"]) {
             assert.equal(typeOfParent("kubernetes:networking.k8s.io/v1:Ingress", "ingress"), "platform:app:AppIngress");
             for (const release of p.all("kubernetes:helm.sh/v3:Release")) {
                 assert.equal(parentOf(p, release)?.type, "platform:cluster:ClusterAddons", release.name);
+            }
+            for (const type of ["kubernetes:batch/v1:Job", "kubernetes:networking.k8s.io/v1:NetworkPolicy"]) {
+                const migration = p.find(type, "backend-migration");
+                assert.equal(migration === undefined, label !== "prod with a migration Job", type);
+                if (migration) {
+                    assert.equal(parentOf(p, migration)?.resource, p.get("platform:app:WebService", "backend").resource, type);
+                }
             }
         });
     });
