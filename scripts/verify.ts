@@ -13,10 +13,12 @@ import { kubectl, pulumi, runAsync, runCommand } from "./lib/cli";
 import { CheckOptions, Outcome, Resolve, checkService, checkUrl } from "./lib/health";
 
 const USAGE = "usage: npm run verify -- --stack <name> [--timeout <s for the rollouts, default 300>] [--via port-forward|ingress]"
-    + " [--resolve <host>:<ip>:<port>]... [--request-timeout <s per try, default 5>] [--attempts <n, default 3>]";
+    + " [--resolve <host>:<ip>:<port>]... [--request-timeout <s per GET, default 5>] [--attempts <n, default 3>]";
 
 /** Pause between tries of a health check. */
 const RETRY_DELAY_MS = 2000;
+/** Deadline of a port-forward's start (see ForwardOptions). */
+const FORWARD_START_MS = 30_000;
 /** Events shown for a workload that did not roll out. */
 const EVENTS_SHOWN = 5;
 
@@ -28,7 +30,7 @@ export interface VerifyOptions {
     readonly timeoutSeconds: number;
     readonly via: Via;
     readonly resolve: readonly Resolve[];
-    /** Seconds one try of a health check may take. */
+    /** Seconds one GET of a health path may take. */
     readonly requestTimeoutSeconds: number;
     readonly attempts: number;
 }
@@ -193,6 +195,10 @@ export function workloadEvents(workload: string, events: readonly KubeEvent[], m
         `${e.type ?? "?"} ${e.reason ?? "?"} ${(e.involvedObject?.kind ?? "?").toLowerCase()}/${e.involvedObject?.name}: ${(e.message ?? "").trim()}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}`);
 }
 
+function count(n: number, noun: string): string {
+    return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** One line of an outcome: status (or error), tries and time. */
 function describe(o: Outcome): string {
     const answer = "status" in o.answer ? `HTTP ${o.answer.status}` : o.answer.error;
@@ -223,7 +229,7 @@ export function formatReport(stack: string, rollouts: readonly RolloutResult[], 
     }
     const checked = health.filter((h) => !h.skipped).length;
     lines.push(unhealthy.length === 0
-        ? `verify ${stack}: healthy (${rollouts.length} rollouts finished, ${checked} services answered 2xx)`
+        ? `verify ${stack}: healthy (${count(rollouts.length, "rollout")} finished, ${count(checked, "service")} answered 2xx)`
         : `verify ${stack}: UNHEALTHY: ${unhealthy.join(", ")}`);
     return { lines, exitCode: unhealthy.length === 0 ? 0 : 1 };
 }
@@ -235,7 +241,7 @@ async function checkRollouts(namespace: string, timeoutSeconds: number): Promise
     if (names.length === 0) {
         return [{ workload: `namespace/${namespace}`, ok: false, detail: "no Deployment or StatefulSet: is kubectl pointed at the stack's cluster?", events: [] }];
     }
-    console.log(`waiting up to ${timeoutSeconds} s for ${names.length} rollouts in namespace ${namespace}`);
+    console.log(`waiting up to ${timeoutSeconds} s for ${count(names.length, "rollout")} in namespace ${namespace}`);
     const results = await Promise.all(names.map(async (n) => {
         const r = await runAsync("kubectl", ["rollout", "status", n, "--namespace", namespace, `--timeout=${timeoutSeconds}s`]);
         return { workload: n.replace(/\.apps\//, "/"), ok: r.status === 0, detail: r.status === 0 ? "" : rolloutFailure(r.stdout, r.stderr, timeoutSeconds) };
@@ -256,7 +262,7 @@ async function checkHealth(targets: ReturnType<typeof healthTargets>, opts: Veri
         }
         const outcome = opts.via === "ingress"
             ? await checkUrl(target, checkOptions)
-            : await checkService(check, check.healthPath, checkOptions);
+            : await checkService(check, check.healthPath, { ...checkOptions, startTimeoutMs: FORWARD_START_MS });
         return { service: check.service, target, outcome };
     }));
 }

@@ -16,7 +16,7 @@ export interface Resolve {
 }
 
 export interface RequestOptions {
-    /** Deadline of one try, in milliseconds (for port-forward: its start, then the GET). */
+    /** Deadline of one GET, in milliseconds. */
     readonly timeoutMs: number;
     readonly resolve?: readonly Resolve[];
     /** CA certificates (PEM) to trust instead of the system's; unset: the system's and NODE_EXTRA_CA_CERTS. */
@@ -148,15 +148,24 @@ export function portForward(target: ServiceTarget, timeoutMs: number, kubectlCom
     });
 }
 
+export interface ForwardOptions {
+    /**
+     * Deadline of a port-forward's start, in milliseconds: kubectl's own start, credential plugins
+     * included (cloud ones take seconds), is no part of the service's answer time.
+     */
+    readonly startTimeoutMs: number;
+    readonly kubectlCommand?: readonly string[];
+}
+
 /**
  * GETs `healthPath` of a Service through a port-forward until it answers 2xx; each try forwards
  * anew, so a retry can reach another pod.
  */
-export function checkService(target: ServiceTarget, healthPath: string, opts: CheckOptions & { kubectlCommand?: readonly string[] }): Promise<Outcome> {
+export function checkService(target: ServiceTarget, healthPath: string, opts: CheckOptions & ForwardOptions): Promise<Outcome> {
     return retry(opts, async () => {
         let forward: Forward;
         try {
-            forward = await portForward(target, opts.timeoutMs, opts.kubectlCommand);
+            forward = await portForward(target, opts.startTimeoutMs, opts.kubectlCommand);
         } catch (e) {
             return { error: (e as Error).message };
         }

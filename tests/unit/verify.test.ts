@@ -17,7 +17,7 @@ async function devOutputs(): Promise<Record<string, unknown>> {
 
 describe("verify command", () => {
     describe("arguments", () => {
-        it("defaults to a 300 s rollout wait, port-forward, 5 s per try and 3 tries", () => {
+        it("defaults to a 300 s rollout wait, port-forward, 5 s per GET and 3 tries", () => {
             assert.deepEqual(parseArgs(["--stack", "dev"]), {
                 stack: "dev", via: "port-forward", resolve: [], timeoutSeconds: 300, requestTimeoutSeconds: 5, attempts: 3,
             });
