@@ -38,36 +38,34 @@ export function runAsync(tool: string, args: string[]): Promise<Ran> {
     });
 }
 
-/** Runs `kubectl args` and returns its standard output; throws with its standard error when it fails. */
-export function kubectl(args: string[]): string {
-    const r = spawnSync("kubectl", args, { cwd: PROJECT_DIR, encoding: "utf8", maxBuffer: 1 << 28 });
-    if (r.error) {
-        throw cannotRun("kubectl", r.error);
-    }
-    if (r.status !== 0) {
-        throw new Error(`kubectl ${args.slice(0, 3).join(" ")} failed${r.stderr ? `:\n${r.stderr.trim()}` : ""}`);
-    }
-    return r.stdout;
-}
-
 /**
- * Runs `pulumi args` in the project folder and returns its standard output; throws with its
- * standard error when it fails. `input` goes to standard input (how secrets are passed, never on a
- * command line); `show` lets the command print straight to the terminal (previews, updates).
+ * Runs `tool args` in the project folder and returns its standard output; throws with its standard
+ * error when it fails. `input` goes to standard input (how secrets are passed, never on a command
+ * line); `show` lets the command print straight to the terminal (previews, updates).
  */
-export function pulumi(args: string[], opts: { input?: string; show?: boolean } = {}): string {
-    const r = spawnSync("pulumi", args, {
+function run(tool: string, args: string[], opts: { input?: string; show?: boolean } = {}): string {
+    const r = spawnSync(tool, args, {
         cwd: PROJECT_DIR, input: opts.input, encoding: "utf8", maxBuffer: 1 << 28,
         stdio: opts.show ? ["ignore", "inherit", "inherit"] : ["pipe", "pipe", "pipe"],
     });
     if (r.error) {
-        throw cannotRun("pulumi", r.error);
+        throw cannotRun(tool, r.error);
     }
     if (r.status !== 0) {
         // Never more of the command line than its first words: a value could follow.
-        throw new Error(`pulumi ${args.filter((a) => !a.startsWith("--secret")).slice(0, 3).join(" ")} failed${r.stderr ? `:\n${r.stderr.trim()}` : ""}`);
+        throw new Error(`${tool} ${args.filter((a) => !a.startsWith("--secret")).slice(0, 3).join(" ")} failed${r.stderr ? `:\n${r.stderr.trim()}` : ""}`);
     }
     return r.stdout ?? "";
+}
+
+/** `run` of the Pulumi CLI. */
+export function pulumi(args: string[], opts: { input?: string; show?: boolean } = {}): string {
+    return run("pulumi", args, opts);
+}
+
+/** `run` of kubectl (the current KUBECONFIG and context). */
+export function kubectl(args: string[]): string {
+    return run("kubectl", args);
 }
 
 /**
