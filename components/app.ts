@@ -11,7 +11,7 @@ import { POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./
 import { Dependency, clusterHost, objectLabels, selectorLabels } from "./podSpec";
 import { POSTGRES_NAME, Postgres, connectionUrl as postgresUrl } from "./postgres";
 import { REDIS_NAME, Redis, connectionUrl as redisConnectionUrl } from "./redis";
-import { WebService } from "./webService";
+import { HealthCheck, WebService } from "./webService";
 
 /**
  * The part of a stack's config the application tier reads: everything but the cluster connection,
@@ -140,6 +140,8 @@ export class App extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     /** In-cluster URL of each service, by name. */
     readonly serviceUrls: Record<string, pulumi.Output<string>>;
+    /** What `npm run verify` checks, one entry per service in config order. */
+    readonly healthChecks: pulumi.Output<HealthCheck[]>;
     readonly publicUrl?: pulumi.Output<string>;
     readonly ingress?: AppIngress;
     readonly postgres?: Postgres;
@@ -229,6 +231,8 @@ export class App extends pulumi.ComponentResource {
 
         this.namespace = namespace;
         this.serviceUrls = Object.fromEntries([...services].map(([n, svc]) => [n, svc.url]));
-        this.registerOutputs({ namespace: this.namespace, serviceUrls: this.serviceUrls, publicUrl: this.publicUrl });
+        const ingress = this.ingress;
+        this.healthChecks = pulumi.all([...services.values()].map((svc) => (ingress ? ingress.withPublicUrl(svc.healthCheck) : svc.healthCheck)));
+        this.registerOutputs({ namespace: this.namespace, serviceUrls: this.serviceUrls, publicUrl: this.publicUrl, healthChecks: this.healthChecks });
     }
 }

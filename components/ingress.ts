@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ingressSecurityHeaders } from "../stacks/securityHeaders";
 import { IngressSpec } from "../stacks/types";
 import { objectMeta } from "./podSpec";
+import { HealthCheck } from "./webService";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -111,11 +112,29 @@ export function ingressSpec(spec: IngressSpec, routes: readonly IngressRoute[]):
     };
 }
 
+/** A path of an Ingress rule and the Service it sends requests to. */
+export interface RoutedPath {
+    readonly path: string;
+    readonly service: string;
+}
+
+/**
+ * The Service a request path reaches, as the Ingress API defines `Prefix` paths: matched element by
+ * element (`/api` takes `/api/x`, not `/apix`), the longest match winning; the query is no part of it.
+ */
+export function routedService(paths: readonly RoutedPath[], requestPath: string): string | undefined {
+    const elements = (p: string) => p.split("?")[0].split("/").filter((e) => e !== "");
+    const request = elements(requestPath);
+    const matching = paths.filter((p) => elements(p.path).every((e, i) => request[i] === e));
+    return matching.sort((a, b) => elements(b.path).length - elements(a.path).length)[0]?.service;
+}
+
 export class AppIngress extends pulumi.ComponentResource {
     readonly url: pulumi.Output<string>;
     /** Public URL of each routed service, by name. */
     readonly routeUrls: Record<string, pulumi.Output<string>>;
     readonly className: string;
+    private readonly paths: pulumi.Output<RoutedPath[]>;
 
     constructor(name: string, args: AppIngressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:AppIngress", name, {}, opts);
@@ -152,9 +171,16 @@ export class AppIngress extends pulumi.ComponentResource {
 
         // From the created Ingress: what the cluster routes, not a second copy of the config.
         const host = ingress.spec.rules.apply((rules) => rules[0].host as string);
+        this.paths = ingress.spec.rules.apply((rules) => (rules[0].http?.paths ?? []).map((p) => ({ path: p.path, service: p.backend.service?.name as string })));
         this.url = pulumi.interpolate`https://${host}`;
         this.routeUrls = Object.fromEntries(args.routes.map((r) => [r.name, pulumi.interpolate`https://${host}${r.path}`]));
         this.className = args.spec.className;
         this.registerOutputs({ url: this.url, routeUrls: this.routeUrls, className: this.className });
+    }
+
+    /** The check with this Ingress's `url` as its `publicUrl` when the Ingress sends its health path to its Service. */
+    withPublicUrl(check: pulumi.Output<HealthCheck>): pulumi.Output<HealthCheck> {
+        return pulumi.all([check, this.paths, this.url]).apply(([c, paths, url]) =>
+            (routedService(paths, c.healthPath) === c.service ? { ...c, publicUrl: url } : c));
     }
 }

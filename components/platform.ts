@@ -58,6 +58,8 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         publicUrls: app.ingress?.routeUrls ?? {},
         /** In-cluster URL of each service. */
         serviceUrls: app.serviceUrls,
+        /** Per service: its Service, port, health path and public URL, which `npm run verify` checks. */
+        healthChecks: app.healthChecks,
         postgresHost: app.postgres?.host,
         postgresPort: app.postgres?.port,
         databaseName: app.postgres?.database,

@@ -49,6 +49,19 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 const HTTP = "http";
 
+/** One entry of the `healthChecks` stack output: what `npm run verify` checks for a service. */
+export interface HealthCheck {
+    /** The Service's name. */
+    readonly service: string;
+    readonly namespace: string;
+    /** The Service's port. */
+    readonly port: number;
+    /** The path the pods' readiness probe calls. */
+    readonly healthPath: string;
+    /** Origin of the Ingress (`https://<host>`), present when the Ingress sends `healthPath` to this service. */
+    readonly publicUrl?: string;
+}
+
 /** A service with no secret environment gets no Secret (and no secretRef). */
 export function hasSecretEnv(args: Pick<WebServiceArgs, "secretEnv">): boolean {
     return Object.keys(args.secretEnv).length > 0;
@@ -259,6 +272,8 @@ export class WebService extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
     /** In-cluster address, `http://<service>.<namespace>.svc.cluster.local:<port>`. */
     readonly url: pulumi.Output<string>;
+    /** What `npm run verify` checks, without the public URL (the Ingress adds it). */
+    readonly healthCheck: pulumi.Output<HealthCheck>;
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:WebService", name, {}, opts);
@@ -340,6 +355,11 @@ export class WebService extends pulumi.ComponentResource {
         }
         this.serviceName = svc.metadata.name;
         this.url = pulumi.interpolate`http://${serviceClusterHost(svc)}:${s.servicePort}`;
-        this.registerOutputs({ serviceName: this.serviceName, url: this.url });
+        // From the created objects: the port the Service exposes and the path the cluster probes.
+        this.healthCheck = pulumi.all([svc.metadata, svc.spec, deployment.spec]).apply(([m, spec, d]) => ({
+            service: m.name, namespace: m.namespace, port: spec.ports[0].port,
+            healthPath: d.template.spec.containers.find((c) => c.name === s.name)?.readinessProbe?.httpGet?.path as string,
+        }));
+        this.registerOutputs({ serviceName: this.serviceName, url: this.url, healthCheck: this.healthCheck });
     }
 }

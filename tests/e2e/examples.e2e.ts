@@ -17,6 +17,8 @@ interface Expected {
     workloads: string[];
     hpas: Record<string, [number, number]>;
     claims: string[];
+    /** Prefixes of the migration Jobs that must have completed. */
+    jobs?: string[];
     /** Namespaces the stack creates besides its own (e.g. a monitoring namespace of its own name). */
     otherNamespaces?: string[];
     /** Node labels and taints the seed's cluster has (a node pool), put on one local node for the run. */
@@ -41,6 +43,7 @@ const EXPECTED: Record<string, Expected> = {
         claims: ["data-postgres-0", "redis-data"],
         nodePool: { label: `${SPOT}=true`, taint: `${SPOT}=true:NoSchedule` },
         otherNamespaces: ["dreamseed-monitoring"],
+        jobs: ["assessment-service-migration-"],
     },
     "disney-ai-plus": {
         namespace: "disney-ai-plus",
@@ -90,6 +93,8 @@ describe("live: the example stacks of the other seed systems", function () {
                 const addons = Object.entries((parse(fs.readFileSync(path.join(ROOT, "stacks", "examples", `${name}.yaml`), "utf8")).config["platform:addons"] ?? {}) as Record<string, { enabled?: boolean }>)
                     .filter(([, a]) => a.enabled).length;
                 assert.equal(releases.length, addons, releases.join(" "));
+                const jobs = kubectlJson(["get", "jobs", "-n", expected.namespace]).items as { metadata: { name: string }; status: { succeeded?: number } }[];
+                assert.deepEqual(jobs.map((j) => [(expected.jobs ?? []).some((p) => j.metadata.name.startsWith(p)), j.status.succeeded]), (expected.jobs ?? []).map(() => [true, 1]));
                 if (expected.nodePool) {
                     // Pods that tolerate the pool's taint and select it run there; no other pod does.
                     const pods = kubectlJson(["get", "pods", "-n", expected.namespace]).items as { metadata: { name: string }; spec: { nodeName: string; nodeSelector?: Record<string, string> } }[];

@@ -2,7 +2,8 @@
 // contexts, probes, volumes, the NetworkPolicy graph, ingress, data services and monitoring objects.
 
 import * as assert from "assert/strict";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+import { routedService } from "../../components/ingress";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap, valueOf } from "./harness";
 
 const T = {
     deployment: "kubernetes:apps/v1:Deployment",
@@ -379,6 +380,17 @@ describe("components (prod stack)", () => {
             assert.equal(Object.keys(a).some((k) => k.includes("snippet")), false);
         });
 
+        it("finds the Service a request path reaches as the Ingress API matches Prefix paths (routedService)", () => {
+            const paths = [{ path: "/", service: "web" }, { path: "/api", service: "api" }, { path: "/api/auth/", service: "auth" }];
+            assert.equal(routedService(paths, "/health"), "web");
+            assert.equal(routedService(paths, "/api"), "api");
+            assert.equal(routedService(paths, "/api/health?full=1"), "api");
+            assert.equal(routedService(paths, "/apix/health"), "web", "element by element, not by characters");
+            assert.equal(routedService(paths, "/api/auth"), "auth", "a trailing slash is no element");
+            assert.equal(routedService(paths, "/api/auth/health"), "auth", "the longest match wins");
+            assert.equal(routedService(paths.slice(1), "/health"), undefined);
+        });
+
         it("lets only the ingress controller reach cert-manager's HTTP-01 solver pods, on 8089", () => {
             const np = p.get(T.netpol, "ingress-acme-solver").inputs;
             assert.equal(np.metadata.name, "acme-http01-solver");
@@ -461,8 +473,9 @@ describe("components (other shapes by config alone)", () => {
         assert.equal(d.replicas, 1);
         assert.equal("ingress" in p.get(T.netpol, "api").inputs.spec, false, "nothing may reach it");
         // Outputs of disabled parts are absent, not undefined.
-        assert.deepEqual(Object.keys(p.exports).sort(), ["appName", "clusterIssuers", "environment", "generatedSecrets", "namespace", "publicUrls", "serviceUrls"]);
+        assert.deepEqual(Object.keys(p.exports).sort(), ["appName", "clusterIssuers", "environment", "generatedSecrets", "healthChecks", "namespace", "publicUrls", "serviceUrls"]);
         assert.deepEqual(p.exports.publicUrls, {});
+        assert.deepEqual(await valueOf(p.exports.healthChecks), [{ service: "api", namespace: "kaizen-studio-dev", port: 3000, healthPath: "/health" }], "no Ingress: no public URL");
         assert.equal(p.get("kubernetes:core/v1:Namespace", "namespace").opts.retainOnDelete, false, "no data: destroy deletes the namespace");
     });
 
@@ -515,7 +528,7 @@ describe("components (other shapes by config alone)", () => {
         c.services = {
             web: { image: "example/web:1.4.2", port: 3000, ingressPath: "/" },
             assessment: { ...api(8000), ingressPath: "/api/assessments", replicas: 3, autoscaling: SEED_003_AUTOSCALING, pdbMinAvailable: 2 },
-            content: { ...api(8001), ingressPath: "/api/content" },
+            content: { ...api(8001), ingressPath: "/api/content", healthPath: "/api/content/health" },
             auth: { ...api(8002), ingressPath: "/api/auth" },
         };
         const p = await runProgram("staging", c, { encryptionKey: "k", postgresPassword: "p", redisPassword: "r", jwtSecret: "j", grafanaAdminPassword: "g" });
@@ -529,6 +542,15 @@ describe("components (other shapes by config alone)", () => {
         assert.deepEqual(hpa.metrics[2], { type: "Pods", pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "1000" } } });
         assert.deepEqual(hpa.behavior, SEED_003_AUTOSCALING.behavior);
         assert.equal(p.all(T.serviceMonitor).length, 5);
+        // A health path is public only where the Ingress sends it to that service: /health goes to web.
+        const check = (service: string, port: number, healthPath: string, publicUrl?: string) =>
+            ({ service, namespace: "dreamseed-staging", port, healthPath, ...(publicUrl ? { publicUrl } : {}) });
+        assert.deepEqual(await valueOf(p.exports.healthChecks), [
+            check("web", 3000, "/health", "https://staging.yourdomain.com"),
+            check("assessment", 8000, "/health"),
+            check("content", 8001, "/api/content/health", "https://staging.yourdomain.com"),
+            check("auth", 8002, "/health"),
+        ]);
     });
 
     it("binds a Role with exactly the service's rules to its own ServiceAccount, mounts its token, and runs it on a spot node pool", async () => {

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Rendered, renderConfig } from "../../scripts/render";
 import { Obj, reachability } from "../support/reachability";
-import { ROOT, stackConfig } from "./harness";
+import { FAKE_SECRETS, ROOT, runProgram, stackConfig } from "./harness";
 
 type K8s = { kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -133,6 +133,14 @@ describe("example stacks of the other seed systems", () => {
             assert.deepEqual(names(r, "PrometheusRule"), ["ai-imutis-alerts"]);
         });
 
+        it("runs the seed's migrations (alembic upgrade head) in an init container of every API pod, after the waits for its data services", async () => {
+            const r = await example("ai-imutis");
+            const init = one(r, "Deployment", "api").spec.template.spec.initContainers as { name: string; image: string; command: string[] }[];
+            assert.deepEqual(init.map((c) => c.name), ["wait-for-postgres", "wait-for-redis", "api-migration"]);
+            assert.deepEqual([init[2].image, init[2].command], ["gcr.io/ai-imutis/api:v1.0.0", ["alembic", "upgrade", "head"]]);
+            assert.deepEqual(names(r, "Job"), []);
+        });
+
         it("gives the API's ServiceAccount a Role to read ConfigMaps, its token, and a way to the API server only", async () => {
             const r = await example("ai-imutis");
             assert.deepEqual((one(r, "Role", "api") as unknown as { rules: unknown }).rules, [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }]);
@@ -193,6 +201,20 @@ describe("example stacks of the other seed systems", () => {
                 scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] },
                 scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
             });
+        });
+
+        it("runs the seed's migration Job (alembic upgrade head, backoffLimit 3) with assessment-service's image, and rolls the service out only after it", async () => {
+            const r = await example("dreamseed");
+            const jobs = (r.objects as unknown as K8s[]).filter((o) => o.kind === "Job");
+            assert.equal(jobs.length, 1);
+            assert.match(jobs[0].metadata.name, /^assessment-service-migration-[0-9a-f]{8}$/);
+            const spec = jobs[0].spec;
+            assert.deepEqual([spec.backoffLimit, spec.activeDeadlineSeconds, spec.template.spec.restartPolicy], [3, 300, "Never"]);
+            const c = spec.template.spec.containers[0];
+            assert.deepEqual([c.image, c.command], ["gcr.io/dreamseed/assessment-service:v1.0.0", ["alembic", "upgrade", "head"]]);
+            assert.deepEqual(c.envFrom, one(r, "Deployment", "assessment-service").spec.template.spec.containers[0].envFrom, "the service's own settings and secrets");
+            const program = await runProgram("dreamseed", stackConfig("examples/dreamseed"), FAKE_SECRETS);
+            assert.ok(program.dependsOn(program.get("kubernetes:apps/v1:Deployment", "assessment-service")).includes("kubernetes:batch/v1:Job assessment-service-migration"));
         });
 
         it("puts the internal services on the spot pool, tolerating its taint, and keeps the routed ones off it", async () => {

@@ -118,7 +118,7 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
         it("exports the documented outputs", async () => {
             const e = p.exports;
             assert.deepEqual(Object.keys(e).sort(), ["appName", "clusterIssuers", "databaseName", "databaseUrl", "databaseUser", "environment",
-                "generatedSecrets", "ingressClassName", "monitoringNamespace", "namespace", "postgresCredentialsSecret", "postgresHost",
+                "generatedSecrets", "healthChecks", "ingressClassName", "monitoringNamespace", "namespace", "postgresCredentialsSecret", "postgresHost",
                 "postgresPort", "publicUrl", "publicUrls", "redisCredentialsSecret", "redisHost", "redisPort", "serviceUrls"]);
             assert.equal(e.appName, "kaizen-studio");
             assert.equal(await valueOf(e.namespace), want.namespace);
@@ -128,6 +128,11 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
                 backend: `http://backend.${want.namespace}.svc.cluster.local:8000`,
                 frontend: `http://frontend.${want.namespace}.svc.cluster.local:80`,
             });
+            // The backend's /health is not routed to it (/ sends it to the frontend): no public URL.
+            assert.deepEqual(await valueOf(e.healthChecks), [
+                { service: "backend", namespace: want.namespace, port: 8000, healthPath: "/health" },
+                { service: "frontend", namespace: want.namespace, port: 80, healthPath: "/", publicUrl: `https://${want.host}` },
+            ]);
             assert.equal(await valueOf(e.postgresHost), `postgres.${want.namespace}.svc.cluster.local`);
             assert.equal(e.postgresPort, 5432);
             assert.equal(await valueOf(e.redisHost), `redis.${want.namespace}.svc.cluster.local`);
@@ -142,7 +147,7 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             assert.equal(await pulumi.isSecret(e.databaseUrl), true, "databaseUrl must be a secret output");
             assert.equal(await valueOf(e.databaseUrl),
                 `postgresql://kaizen_user:${FAKE_SECRETS.postgresPassword}@postgres.${want.namespace}.svc.cluster.local:5432/kaizen_studio`);
-            for (const name of ["namespace", "publicUrl", "serviceUrls", "postgresHost", "redisHost"]) {
+            for (const name of ["namespace", "publicUrl", "serviceUrls", "healthChecks", "postgresHost", "redisHost"]) {
                 assert.equal(await pulumi.isSecret(pulumi.output(e[name])), false, `${name} must not be secret`);
             }
         });
