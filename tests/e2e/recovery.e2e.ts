@@ -1,7 +1,8 @@
 // The recovery runbook (README: Operations, "When something goes wrong"), each scenario reproduced on
 // the local cluster and recovered with exactly the documented steps: a Helm release left
 // `pending-upgrade` by an `up` killed mid-upgrade, and a data claim stuck `Terminating` after someone
-// deleted it while its pod still mounts it. (An `up` killed halfway is in live.e2e.ts.)
+// deleted it while its pod still mounts it; and `npm run verify` naming what is unhealthy. (An `up`
+// killed halfway is in live.e2e.ts.)
 
 import * as assert from "assert/strict";
 import { spawn } from "child_process";
@@ -41,6 +42,31 @@ describe("live: the recovery runbook", function () {
             ws.dispose();
         }
         fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("verify: names what is unhealthy (on kwok no container answers a health check; a stuck rollout with its events)", () => {
+        const verify = (...args: string[]) => ws.tryRun("node", ["-r", "ts-node/register/transpile-only", "scripts/verify.ts", "--stack", "dev", ...args]);
+        const r = verify("--timeout", "60", "--attempts", "1", "--request-timeout", "2");
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        for (const w of ["deployment/backend", "deployment/frontend", "deployment/redis", "statefulset/postgres"]) {
+            assert.match(r.stdout, new RegExp(`^rollout ${w}: ok$`, "m"), w);
+        }
+        // Every rollout finished; the health checks are what kwok cannot answer (no container runs).
+        assert.match(r.stdout, /^health backend: FAILED, GET svc\/backend:8000\/health \(port-forward\): /m);
+        assert.match(r.stdout, /^health frontend: FAILED, GET svc\/frontend:80\/ \(port-forward\): /m);
+        assert.match(r.stdout, /^verify dev: UNHEALTHY: backend \(.*\), frontend \(.*\)$/m);
+
+        // A rollout that cannot finish (no node matches) is named with the scheduler's event.
+        kubectlOk(["patch", "deployment", "frontend", "-n", NS, "-p", JSON.stringify({ spec: { template: { spec: { nodeSelector: { "verify-test": "none" } } } } })]);
+        const stuck = verify("--timeout", "20", "--attempts", "1", "--request-timeout", "2");
+        assert.equal(stuck.status, 1);
+        assert.match(stuck.stdout, /^rollout deployment\/frontend: FAILED, not rolled out in 20 s/m);
+        assert.match(stuck.stdout, /FailedScheduling/);
+        assert.match(stuck.stdout, /^verify dev: UNHEALTHY: deployment\/frontend \(not rolled out in 20 s\)/m);
+        assert.equal(verify("--via", "dns").status, 2, "a usage error");
+        // The program does not set nodeSelector, so `up` would keep kubectl's field: take it back by hand.
+        kubectlOk(["patch", "deployment", "frontend", "-n", NS, "--type", "json", "-p", JSON.stringify([{ op: "remove", path: "/spec/template/spec/nodeSelector" }])]);
+        everyWorkloadReady(NS);
     });
 
     it("a Helm release left pending-upgrade by a killed up: refused until rolled back with helm, then clean", async () => {
