@@ -20,15 +20,22 @@ export interface StackRule {
 }
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"];
+/** Kinds whose pods run to completion: no probes to ask for. */
+const RUN_TO_COMPLETION_KINDS = ["Job", "CronJob"];
 
-function podSpecOf(obj: K8sObject): K8sObject | undefined {
+/** The pod template (metadata and spec) of a workload, or a Pod itself. */
+function podTemplateOf(obj: K8sObject): K8sObject | undefined {
     if (obj.kind === "Pod") {
-        return obj.spec;
+        return obj;
     }
     if (obj.kind === "CronJob") {
-        return obj.spec?.jobTemplate?.spec?.template?.spec;
+        return obj.spec?.jobTemplate?.spec?.template;
     }
-    return WORKLOAD_KINDS.includes(obj.kind) ? obj.spec?.template?.spec : undefined;
+    return WORKLOAD_KINDS.includes(obj.kind) ? obj.spec?.template : undefined;
+}
+
+function podSpecOf(obj: K8sObject): K8sObject | undefined {
+    return podTemplateOf(obj)?.spec;
 }
 
 function id(obj: K8sObject): string {
@@ -48,7 +55,7 @@ function containers(spec: K8sObject): ContainerRef[] {
 }
 
 /** A rule over every container of every pod template. */
-function containerRule(name: string, description: string, bad: (c: K8sObject, pod: K8sObject, init: boolean) => string | undefined): ObjectRule {
+function containerRule(name: string, description: string, bad: (c: K8sObject, pod: K8sObject, init: boolean, obj: K8sObject) => string | undefined): ObjectRule {
     return {
         name,
         description,
@@ -58,7 +65,7 @@ function containerRule(name: string, description: string, bad: (c: K8sObject, po
                 return [];
             }
             return containers(spec).flatMap(({ c, init }) => {
-                const fix = bad(c, spec, init);
+                const fix = bad(c, spec, init, obj);
                 return fix ? [`${id(obj)} container '${c.name}': ${fix}`] : [];
             });
         },
@@ -87,8 +94,8 @@ export const OBJECT_RULES: readonly ObjectRule[] = [
             .filter((k) => { const [a, b] = k.split("."); return r[a]?.[b] === undefined; });
         return missing.length ? `set resources ${missing.join(", ")}` : undefined;
     }),
-    containerRule("health-probes", "Long-running containers have liveness and readiness probes.", (c, _pod, init) =>
-        init || (c.livenessProbe && c.readinessProbe) ? undefined : "add a livenessProbe and a readinessProbe"),
+    containerRule("health-probes", "Long-running containers have liveness and readiness probes.", (c, _pod, init, obj) =>
+        init || RUN_TO_COMPLETION_KINDS.includes(obj.kind) || (c.livenessProbe && c.readinessProbe) ? undefined : "add a livenessProbe and a readinessProbe"),
     containerRule("pinned-images", "Images are pinned to a version tag or a digest.", (c) => {
         const image = String(c.image ?? "");
         const last = image.split("@")[0].split("/").pop() ?? "";
@@ -179,7 +186,7 @@ export const STACK_RULES: readonly StackRule[] = [
                 .filter((w) => !objs.some((p) => p.kind === "NetworkPolicy" && p.metadata?.namespace === w.metadata?.namespace
                     && Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length > 0
                     && ["Ingress", "Egress"].every((t) => (p.spec?.policyTypes ?? []).includes(t))
-                    && selects(p.spec?.podSelector?.matchLabels, w.spec?.template?.metadata?.labels)))
+                    && selects(p.spec?.podSelector?.matchLabels, podTemplateOf(w)?.metadata?.labels)))
                 .map((w) => `${id(w)}: add a NetworkPolicy selecting its pods that allows only its clients`);
         },
     },

@@ -198,7 +198,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "a quota too small for the autoscaler's maximum", stack: "prod",
         edit: (c) => { c.quota = { requestsCpu: "8" }; },
-        problem: "quota.requestsCpu: \"8\" is not allowed: must hold the workloads' CPU requests at full scale plus one rollout surge pod each (11420m: backend 21 pods, frontend 3 pods, postgres 1 pods, redis 1 pods); raise it or lower replicas/maxReplicas",
+        problem: "quota.requestsCpu: \"8\" is not allowed: must hold the workloads' CPU requests at full scale plus one rollout surge pod each (11520m: backend 21 pods, frontend 3 pods, postgres 1 pods, redis 1 pods, postgres-backup 1 pods); raise it or lower replicas/maxReplicas",
     },
     {
         what: "a pod quota below full scale", stack: "staging",
