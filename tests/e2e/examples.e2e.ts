@@ -17,13 +17,13 @@ const EXPECTED: Record<string, { namespace: string; workloads: string[]; hpas: R
         namespace: "ai-imutis",
         workloads: ["deployment.apps/api", "deployment.apps/redis", "statefulset.apps/postgres"],
         hpas: { api: [3, 10] },
-        claims: ["data-postgres-0", "redis-data"],
+        claims: ["data-postgres-0", "postgres-backups", "redis-data"],
     },
     "disney-ai-plus": {
         namespace: "disney-ai-plus",
         workloads: ["deployment.apps/api", "deployment.apps/web", "statefulset.apps/postgres"],
         hpas: { api: [3, 20], web: [3, 20] },
-        claims: ["data-postgres-0"],
+        claims: ["data-postgres-0", "postgres-backups"],
     },
 };
 
