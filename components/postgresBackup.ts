@@ -42,8 +42,9 @@ export const BACKUP_SCRIPT = [
     "umask 077",
     "name=\"$PGDATABASE-$(date -u +%Y%m%dT%H%M%SZ).dump\"",
     "partial=\"$BACKUP_DIR/.$name.partial\"",
-    // Runs never overlap (concurrencyPolicy Forbid): a partial file left now is a killed run's.
-    "rm -f -- \"$BACKUP_DIR/.$PGDATABASE-\"*.dump.partial",
+    // A temporary file untouched for longer than a Job may run is a killed run's (a live one's is
+    // being written, and a manual run may overlap a scheduled one).
+    `find "$BACKUP_DIR" -maxdepth 1 -type f -name ".$PGDATABASE-${STAMP_GLOB}.dump.partial" -mmin +"$BACKUP_STALE_MINUTES" -exec rm -f -- {} \\;`,
     "trap 'rm -f -- \"$partial\"' EXIT",
     "pg_dump -Fc -d \"$PGDATABASE\" -f \"$partial\"",
     "pg_restore --list \"$partial\" > /dev/null",
@@ -189,7 +190,12 @@ export function cronJobSpec(t: BackupTarget, b: PostgresBackupSpec, labels: Read
                     spec: backupPodSpec(t, {
                         name: "backup",
                         command: BACKUP_COMMAND,
-                        env: [...databaseEnv(t), { name: "BACKUP_DIR", value: BACKUP_MOUNT }, retention],
+                        env: [
+                            ...databaseEnv(t),
+                            { name: "BACKUP_DIR", value: BACKUP_MOUNT },
+                            retention,
+                            { name: "BACKUP_STALE_MINUTES", value: String(Math.ceil(t.activeDeadlineSeconds / 60)) },
+                        ],
                         readOnly: false,
                     }),
                 },

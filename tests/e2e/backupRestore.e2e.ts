@@ -160,15 +160,21 @@ describe("PostgreSQL backup and restore against a real server, with the Jobs' ow
                 for (const f of [...old, ...others]) {
                     fs.copyFileSync(path.join(backups, dump), path.join(folder, f));
                 }
-                // A run killed at its deadline left its temporary file.
-                fs.writeFileSync(path.join(folder, ".kaizen_studio-20200105T000000Z.dump.partial"), "cut short");
+                // A run killed at its deadline left its temporary file; another run is writing one now.
+                const killed = path.join(folder, ".kaizen_studio-20200105T000000Z.dump.partial");
+                fs.writeFileSync(killed, "cut short");
+                const longAgo = new Date(Date.now() - (prod.postgres.backup.activeDeadlineSeconds + 60) * 1000);
+                fs.utimesSync(killed, longAgo, longAgo);
+                const writing = ".kaizen_studio-20200106T000000Z.dump.partial";
+                fs.writeFileSync(path.join(folder, writing), "being written");
                 const r = runAsPod(backupContainer({ ...prod.postgres.backup, retention: { by: "count", value: 3 } }), folder);
                 assert.equal(r.status, 0, r.stderr);
                 const kept = dumps(folder).filter((f) => f.startsWith("kaizen_studio-"));
                 assert.equal(kept.length, 3, kept.join(" "));
                 assert.deepEqual(kept.slice(0, 2), old.slice(2), "the two newest old ones and the new one");
                 assert.deepEqual(r.stdout.split("\n").filter((l) => l.startsWith("backup: pruned")), old.slice(0, 2).map((f) => `backup: pruned ${path.join(folder, f)}`));
-                assert.deepEqual(fs.readdirSync(folder).filter((f) => !BACKUP_FILE.test(f) || !f.startsWith("kaizen_studio-")).sort(), [...others].sort(), "no partial file, the others untouched");
+                assert.deepEqual(fs.readdirSync(folder).filter((f) => !BACKUP_FILE.test(f) || !f.startsWith("kaizen_studio-")).sort(), [writing, ...others].sort(),
+                    "the killed run's temporary file removed, the writing run's and the other files untouched");
             });
 
             it("keeps the dumps of the last N days by age", () => {

@@ -236,7 +236,7 @@ describe("workload spec builders (pure)", () => {
                                     name: "backup",
                                     image: "postgres:15.10-alpine",
                                     command: ["sh", "-c", BACKUP_SCRIPT],
-                                    env: [...connection, { name: "BACKUP_DIR", value: "/backups" }, { name: "BACKUP_RETENTION_DAYS", value: "14" }],
+                                    env: [...connection, { name: "BACKUP_DIR", value: "/backups" }, { name: "BACKUP_RETENTION_DAYS", value: "14" }, { name: "BACKUP_STALE_MINUTES", value: "240" }],
                                     resources: resourcesWithTmp,
                                     securityContext: restricted,
                                     volumeMounts: [{ name: "backups", mountPath: "/backups" }, tmp.mount],
@@ -248,7 +248,7 @@ describe("workload spec builders (pure)", () => {
                 },
             });
             const byCount = plain(cronJobSpec(target, prod.postgres.backup, backupLabels)).jobTemplate.spec.template.spec.containers[0].env;
-            assert.deepEqual(byCount.slice(-1), [{ name: "BACKUP_RETENTION_COUNT", value: "7" }]);
+            assert.deepEqual(byCount.slice(-2, -1), [{ name: "BACKUP_RETENTION_COUNT", value: "7" }]);
         });
 
         it("builds the restore Job: the backup pod, pg_restore of the one dump, the volume read-only, never retried, kept a day", () => {

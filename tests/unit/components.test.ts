@@ -371,6 +371,7 @@ describe("components (prod stack)", () => {
                 { name: "PGCONNECT_TIMEOUT", value: "10" },
                 { name: "BACKUP_DIR", value: "/backups" },
                 { name: "BACKUP_RETENTION_COUNT", value: "7" },
+                { name: "BACKUP_STALE_MINUTES", value: "240" },
             ]);
             assert.deepEqual(c.resources, {
                 requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
