@@ -159,6 +159,14 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             assert.equal(cronJob?.inputs.spec.schedule, "0 3 * * *");
             assert.equal(claim?.inputs.spec.resources.requests.storage, want.postgresStorage);
             assert.deepEqual([claim?.opts.retainOnDelete, claim?.opts.protect], [true, want.protectData]);
+            // The output `npm run db` runs its Jobs with.
+            assert.deepEqual(p.exports.postgresBackup, {
+                podLabels: { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "postgres-backup" },
+                image: "postgres:15.10-alpine", runAsUser: 70,
+                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } },
+                host: `postgres.${want.namespace}.svc.cluster.local`, port: 5432, database: "kaizen_studio", user: "kaizen_user",
+                credentialsSecret: "postgres-credentials", claimName: "postgres-backups", activeDeadlineSeconds: 14400,
+            });
         });
 
         it(`${want.protectData ? "protects" : "does not protect"} the data workloads from deletion`, () => {
