@@ -13,6 +13,7 @@ import { isLocalChart } from "../stacks/addons";
 import { parseQuantity } from "../stacks/reader";
 import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec } from "../stacks/types";
 import { BASE_SECURITY_HEADERS, INGRESS_HEADER_NAMES } from "../stacks/securityHeaders";
+import { volumeClaimSpec } from "./podSpec";
 
 type Values = Record<string, unknown>;
 
@@ -100,13 +101,7 @@ const CONTROL_PLANE_RULES = ["etcd", "kubeSchedulerAlerting", "kubeSchedulerReco
 
 export function kubePrometheusStackValues(spec: KubePrometheusStackSpec, dashboardLabel: string): Values {
     const claim = (size: string) => ({
-        volumeClaimTemplate: {
-            spec: {
-                accessModes: ["ReadWriteOnce"],
-                ...(spec.storageClass ? { storageClassName: spec.storageClass } : {}),
-                resources: { requests: { storage: size } },
-            },
-        },
+        volumeClaimTemplate: { spec: volumeClaimSpec(size, spec.storageClass) },
     });
     return {
         prometheus: {

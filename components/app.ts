@@ -7,9 +7,10 @@ import { DATA_SERVICES, PlatformConfig, ServiceSpec, migrationName } from "../st
 import { AppIngress } from "./ingress";
 import { Monitoring, ScrapeTarget } from "./monitoring";
 import { NamespaceGuardrails } from "./namespace";
-import { POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./networkGraph";
+import { POSTGRES_BACKUP, POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./networkGraph";
 import { Dependency, clusterHost, objectLabels, selectorLabels } from "./podSpec";
 import { POSTGRES_NAME, Postgres, connectionUrl as postgresUrl } from "./postgres";
+import { PostgresBackup, backupTarget } from "./postgresBackup";
 import { REDIS_NAME, Redis, connectionUrl as redisConnectionUrl } from "./redis";
 import { HealthCheck, WebService } from "./webService";
 
@@ -145,6 +146,7 @@ export class App extends pulumi.ComponentResource {
     readonly publicUrl?: pulumi.Output<string>;
     readonly ingress?: AppIngress;
     readonly postgres?: Postgres;
+    readonly postgresBackup?: PostgresBackup;
     readonly redis?: Redis;
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -176,6 +178,14 @@ export class App extends pulumi.ComponentResource {
                 password: secrets.postgresPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
                 networkPolicy: networkPolicyFor(cfg, POSTGRES_NAME),
             }, inNamespace);
+            if (cfg.postgres.backup.enabled) {
+                // After the database, whose Secret and Service the backup pods use.
+                this.postgresBackup = new PostgresBackup(POSTGRES_BACKUP, {
+                    namespace, labels: labels(POSTGRES_BACKUP), spec: cfg.postgres.backup, protect: cfg.postgres.protect,
+                    target: backupTarget(cfg.appName, serviceHost(cfg, POSTGRES_NAME), cfg.postgres),
+                    networkPolicy: networkPolicyFor(cfg, POSTGRES_BACKUP),
+                }, { parent: this, dependsOn: [guardrails, this.postgres] });
+            }
         }
         if (cfg.redis.enabled) {
             this.redis = new Redis(REDIS_NAME, {

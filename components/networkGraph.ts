@@ -24,6 +24,9 @@ export const API_SERVER = "api-server";
 /** Graph node of the ingress controller's pods. */
 export const INGRESS_CONTROLLER = "ingress-controller";
 
+/** Graph node of the PostgreSQL backup and restore pods (components/postgresBackup.ts): they reach PostgreSQL, nothing reaches them. */
+export const POSTGRES_BACKUP = "postgres-backup";
+
 /** What the graph is computed from: the services and whether each data service, the ingress and monitoring are on. */
 export type NetworkGraphConfig = Pick<PlatformConfig, "appName" | "services" | "postgres" | "redis" | "ingress" | "monitoring" | "network">;
 
@@ -94,6 +97,9 @@ export function edges(cfg: NetworkGraphConfig): Edge[] {
     // the API server: they mount no token), and nothing connects to them.
     for (const s of cfg.services.filter((x) => x.migration?.mode === "job")) {
         out.push(...out.filter((e) => e.from === s.name && e.to !== API_SERVER).map((e) => ({ ...e, from: migrationName(s.name) })));
+    }
+    if (cfg.postgres.backup.enabled) {
+        out.push({ from: POSTGRES_BACKUP, to: "postgres", port: POSTGRES_PORT });
     }
     if (cfg.monitoring.enabled) {
         for (const w of all.values()) {

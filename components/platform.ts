@@ -68,6 +68,8 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         postgresCredentialsSecret: app.postgres?.credentialsSecretName,
         /** Connection URL with the password: a secret output. */
         databaseUrl: app.postgres?.url,
+        /** What `npm run db` runs its restore and listing Jobs with (absent without postgres.backup). */
+        postgresBackup: app.postgresBackup?.target,
         redisHost: app.redis?.host,
         redisPort: app.redis?.port,
         redisCredentialsSecret: app.redis?.credentialsSecretName,

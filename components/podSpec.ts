@@ -182,6 +182,15 @@ export function exporterContainer(
     };
 }
 
+/** A ReadWriteOnce claim of `storage` from `storageClass` (empty: the cluster's default class). */
+export function volumeClaimSpec(storage: string, storageClass: string): k8s.types.input.core.v1.PersistentVolumeClaimSpec {
+    return {
+        accessModes: ["ReadWriteOnce"],
+        ...(storageClass ? { storageClassName: storageClass } : {}),
+        resources: { requests: { storage } },
+    };
+}
+
 /** An env var read from a key of a Secret. */
 export function secretEnvVar(name: string, secretName: string, key: string): k8s.types.input.core.v1.EnvVar {
     return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };

@@ -8,7 +8,7 @@ import { DataService, DataServiceArgs } from "./dataService";
 import { POSTGRES_EXPORTER_PORT, POSTGRES_PORT } from "./networkGraph";
 import {
     checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-    secretChecksum, secretEnvVar, selectorLabels, writableDirs,
+    secretChecksum, secretEnvVar, selectorLabels, volumeClaimSpec, writableDirs,
 } from "./podSpec";
 
 export interface PostgresArgs extends DataServiceArgs {
@@ -18,7 +18,7 @@ export interface PostgresArgs extends DataServiceArgs {
 }
 
 export const POSTGRES_NAME = "postgres";
-const CREDENTIALS = `${POSTGRES_NAME}-credentials`;
+export const CREDENTIALS = `${POSTGRES_NAME}-credentials`;
 const DATA_MOUNT = "/var/lib/postgresql/data";
 const SOCKET_DIR = "/var/run/postgresql";
 export const SHM_SIZE = "1Gi";
@@ -114,11 +114,7 @@ export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secr
         },
         volumeClaimTemplates: [{
             metadata: { name: "data", labels: { ...args.labels, ...selector } },
-            spec: {
-                accessModes: ["ReadWriteOnce"],
-                ...(s.storageClass ? { storageClassName: s.storageClass } : {}),
-                resources: { requests: { storage: s.storageSize } },
-            },
+            spec: volumeClaimSpec(s.storageSize, s.storageClass),
         }],
     };
 }

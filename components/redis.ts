@@ -13,7 +13,7 @@ import { DataService, DataServiceArgs } from "./dataService";
 import { REDIS_EXPORTER_PORT, REDIS_PORT } from "./networkGraph";
 import {
     execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-    secretChecksum, secretEnvVar, selectorLabels,
+    secretChecksum, secretEnvVar, selectorLabels, volumeClaimSpec,
 } from "./podSpec";
 
 export interface RedisArgs extends DataServiceArgs {
@@ -93,11 +93,7 @@ export class Redis extends DataService {
         }, opts);
         const pvc = new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, {
             metadata: this.meta(`${REDIS_NAME}-data`),
-            spec: {
-                accessModes: ["ReadWriteOnce"],
-                ...(s.storageClass ? { storageClassName: s.storageClass } : {}),
-                resources: { requests: { storage: s.storageSize } },
-            },
+            spec: volumeClaimSpec(s.storageSize, s.storageClass),
         }, { parent: this, retainOnDelete: true, protect: s.protect });
         new k8s.apps.v1.Deployment(name, {
             metadata: this.meta(REDIS_NAME),

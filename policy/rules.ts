@@ -20,15 +20,22 @@ export interface StackRule {
 }
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"];
+/** Kinds whose pods run to completion: no probes to ask for. */
+const RUN_TO_COMPLETION_KINDS = ["Job", "CronJob"];
 
-function podSpecOf(obj: K8sObject): K8sObject | undefined {
+/** The pod template (metadata and spec) of a workload, or a Pod itself. */
+function podTemplateOf(obj: K8sObject): K8sObject | undefined {
     if (obj.kind === "Pod") {
-        return obj.spec;
+        return obj;
     }
     if (obj.kind === "CronJob") {
-        return obj.spec?.jobTemplate?.spec?.template?.spec;
+        return obj.spec?.jobTemplate?.spec?.template;
     }
-    return WORKLOAD_KINDS.includes(obj.kind) ? obj.spec?.template?.spec : undefined;
+    return WORKLOAD_KINDS.includes(obj.kind) ? obj.spec?.template : undefined;
+}
+
+function podSpecOf(obj: K8sObject): K8sObject | undefined {
+    return podTemplateOf(obj)?.spec;
 }
 
 function id(obj: K8sObject): string {
@@ -46,9 +53,6 @@ function containers(spec: K8sObject): ContainerRef[] {
         ...(spec.containers ?? []).map((c: K8sObject) => ({ c, init: false })),
     ];
 }
-
-/** Kinds whose pods run to completion rather than serve. */
-const RUN_TO_COMPLETION_KINDS = ["Job", "CronJob"];
 
 /** A rule over every container of every pod template; `runsToCompletion`: the container is an init container or a Job's. */
 function containerRule(name: string, description: string, bad: (c: K8sObject, pod: K8sObject, runsToCompletion: boolean) => string | undefined): ObjectRule {
@@ -182,7 +186,7 @@ export const STACK_RULES: readonly StackRule[] = [
                 .filter((w) => !objs.some((p) => p.kind === "NetworkPolicy" && p.metadata?.namespace === w.metadata?.namespace
                     && Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length > 0
                     && ["Ingress", "Egress"].every((t) => (p.spec?.policyTypes ?? []).includes(t))
-                    && selects(p.spec?.podSelector?.matchLabels, w.spec?.template?.metadata?.labels)))
+                    && selects(p.spec?.podSelector?.matchLabels, podTemplateOf(w)?.metadata?.labels)))
                 .map((w) => `${id(w)}: add a NetworkPolicy selecting its pods that allows only its clients`);
         },
     },

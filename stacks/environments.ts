@@ -10,6 +10,11 @@ export interface EnvironmentProfile {
     readonly postgresStorage: string;
     /** Protect the database workloads from `pulumi destroy`. */
     readonly protectData: boolean;
+    /**
+     * Scheduled PostgreSQL dumps (postgres.backup.enabled). On in prod: the reference system's
+     * production checklist requires a backup strategy before going live.
+     */
+    readonly postgresBackups: boolean;
     readonly quota: QuotaSpec;
 }
 
@@ -17,6 +22,7 @@ const dev: EnvironmentProfile = {
     requirePinnedImages: false,
     postgresStorage: "50Gi",
     protectData: false,
+    postgresBackups: false,
     quota: {
         requestsCpu: "8",
         requestsMemory: "16Gi",
@@ -40,6 +46,7 @@ const prod: EnvironmentProfile = {
     requirePinnedImages: true,
     postgresStorage: "100Gi",
     protectData: true,
+    postgresBackups: true,
     quota: {
         ...dev.quota,
         requestsCpu: "32",

@@ -134,6 +134,54 @@ export const IMAGE: Rule = {
     text: "an image reference such as registry.example.com/team/app:v1.2.3 (lower-case path, one tag, optional @sha256 digest)",
 };
 
+/** The fields of a cron schedule: their ranges and the names they take (robfig/cron, as the CronJob controller parses them). */
+const CRON_FIELDS: readonly { readonly min: number; readonly max: number; readonly names?: readonly string[] }[] = [
+    { min: 0, max: 59 },
+    { min: 0, max: 23 },
+    { min: 1, max: 31 },
+    { min: 1, max: 12, names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] },
+    { min: 0, max: 6, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+];
+
+function cronValue(text: string, f: (typeof CRON_FIELDS)[number]): number | undefined {
+    const named = f.names?.indexOf(text.toLowerCase()) ?? -1;
+    const n = named >= 0 ? named + f.min : /^\d+$/.test(text) ? Number(text) : undefined;
+    return n !== undefined && n >= f.min && n <= f.max ? n : undefined;
+}
+
+/** One item of a cron field: `*` or `?`, a value or a range a-b, each with an optional step /n (n >= 1). */
+function isCronItem(item: string, f: (typeof CRON_FIELDS)[number]): boolean {
+    const m = /^([^/]+)(?:\/(\d+))?$/.exec(item);
+    if (!m || (m[2] !== undefined && Number(m[2]) < 1)) {
+        return false;
+    }
+    if (m[1] === "*" || m[1] === "?") {
+        return true;
+    }
+    const [from, to, ...rest] = m[1].split("-");
+    const a = cronValue(from, f);
+    const b = to === undefined ? a : cronValue(to, f);
+    return rest.length === 0 && a !== undefined && b !== undefined && a <= b;
+}
+
+/**
+ * A CronJob schedule of five fields (minute, hour, day of month, month, day of week), each a
+ * comma-separated list of items within the field's range, as the CronJob controller's parser takes
+ * them. Descriptors (@daily) and time-zone prefixes (TZ=) are left out: the schedule is always five
+ * fields, and the time zone is the CronJob's `timeZone`.
+ */
+export const CRON_SCHEDULE: Rule = {
+    re: {
+        test(value: string): boolean {
+            const fields = value.trim().split(/\s+/);
+            return fields.length === CRON_FIELDS.length && fields.every((field, i) => field.split(",").every((item) => isCronItem(item, CRON_FIELDS[i])));
+        },
+    },
+    maxLength: 200,
+    text: "a cron schedule of five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-6 or sun-sat), " +
+        "each *, a value, a range a-b, a step */n or a-b/n, or a comma-separated list of them, such as \"0 3 * * *\"",
+};
+
 /**
  * The volume name the program gives a writable path (a DNS label, as volume names must be):
  * "/var/cache/nginx" -> "var-cache-nginx", "/" -> "root".

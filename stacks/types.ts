@@ -189,6 +189,30 @@ export interface PostgresSpec extends DataServiceSpec {
     readonly user: string;
     /** postgresql.conf settings, written to the tuning ConfigMap. */
     readonly settings: Readonly<Record<string, string>>;
+    readonly backup: PostgresBackupSpec;
+}
+
+/** Which dumps a backup run keeps: the newest `value` (`count`), or those of the last `value` days (`days`). */
+export interface BackupRetention {
+    readonly by: "count" | "days";
+    readonly value: number;
+}
+
+/** Scheduled `pg_dump -Fc` of the app database into a volume of its own (components/postgresBackup.ts). */
+export interface PostgresBackupSpec {
+    /** On in prod, off elsewhere (stacks/environments.ts); only ever true with PostgreSQL on. */
+    readonly enabled: boolean;
+    /** Cron schedule, five fields, in UTC; default `0 3 * * *` (daily at 03:00). */
+    readonly schedule: string;
+    /** Default: the newest 7 dumps. */
+    readonly retention: BackupRetention;
+    /** The backup volume; default the PostgreSQL volume's size. */
+    readonly storageSize: string;
+    /** Default the PostgreSQL volume's class; empty means the cluster's default StorageClass. */
+    readonly storageClass: string;
+    readonly resources: ResourceSpec;
+    /** How long one backup (or restore) Job may run before Kubernetes stops it; default 4 hours. */
+    readonly activeDeadlineSeconds: number;
 }
 
 export interface RedisSpec extends DataServiceSpec {

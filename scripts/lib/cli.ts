@@ -1,4 +1,4 @@
-// What the project's commands (secrets, rollback, verify) share: the Pulumi CLI and kubectl run in
+// What the project's commands (secrets, rollback, verify, db) share: the Pulumi CLI and kubectl run in
 // the project folder, and the entry point that turns a thrown error into one line and exit code 1.
 
 import { spawn, spawnSync } from "child_process";
@@ -63,9 +63,9 @@ export function pulumi(args: string[], opts: { input?: string; show?: boolean } 
     return run("pulumi", args, opts);
 }
 
-/** `run` of kubectl (the current KUBECONFIG and context). */
-export function kubectl(args: string[]): string {
-    return run("kubectl", args);
+/** `run` of kubectl (the current KUBECONFIG and context); `input`: a manifest on standard input. */
+export function kubectl(args: string[], opts: { input?: string } = {}): string {
+    return run("kubectl", args, opts);
 }
 
 /**

@@ -104,6 +104,9 @@ export function generatedNames(cfg: PlatformConfig): Map<string, { name: string;
             add("Secret", `${name}-credentials`, program);
         }
     }
+    if (cfg.postgres.backup.enabled) {
+        add("NetworkPolicy", "postgres-backup", program);
+    }
     if (cfg.ingress.enabled) {
         add("NetworkPolicy", "acme-http01-solver", program);
         add("ConfigMap", `${cfg.appName}-security-headers`, program);
@@ -177,6 +180,10 @@ function footprints(cfg: PlatformConfig): Footprint[] {
     if (cfg.redis.enabled) {
         out.push({ name: "redis", pods: 1, containers: [cfg.redis.resources, ...exporter] });
     }
+    // One backup pod at a time: its CronJob forbids overlapping runs.
+    if (cfg.postgres.backup.enabled) {
+        out.push({ name: "postgres-backup", pods: 1, containers: [cfg.postgres.backup.resources] });
+    }
     return out;
 }
 
@@ -209,9 +216,10 @@ export function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
     if (pods > cfg.quota.pods) {
         errors.add("quota.pods", cfg.quota.pods, `must hold ${pods} pods (every workload at full scale plus one rollout surge pod each)`);
     }
-    const claims = [cfg.postgres.enabled ? cfg.postgres.storageSize : "", cfg.redis.enabled ? cfg.redis.storageSize : ""].filter(Boolean);
+    const backups = cfg.postgres.backup.enabled;
+    const claims = [cfg.postgres.enabled ? cfg.postgres.storageSize : "", cfg.redis.enabled ? cfg.redis.storageSize : "", backups ? cfg.postgres.backup.storageSize : ""].filter(Boolean);
     if (claims.length > cfg.quota.persistentVolumeClaims) {
-        errors.add("quota.persistentVolumeClaims", cfg.quota.persistentVolumeClaims, `must hold the stack's ${claims.length} volume claims (PostgreSQL and Redis data)`);
+        errors.add("quota.persistentVolumeClaims", cfg.quota.persistentVolumeClaims, `must hold the stack's ${claims.length} volume claims (PostgreSQL and Redis data${backups ? ", PostgreSQL backups" : ""})`);
     }
     const storage = claims.reduce((t, c) => t + (parseQuantity(c) ?? 0), 0);
     const storageQuota = parseQuantity(cfg.quota.requestsStorage);

@@ -1,9 +1,9 @@
 // The data services: PostgreSQL and Redis.
 
 import { PROFILES } from "../environments";
-import { hasControlCharacter } from "../k8sRules";
-import { ObjectReader, patterns } from "../reader";
-import { DataServiceSpec, Environment, PostgresSpec, RedisSpec, ResourceSpec } from "../types";
+import { CRON_SCHEDULE, hasControlCharacter } from "../k8sRules";
+import { ObjectReader, patterns, show } from "../reader";
+import { BackupRetention, DataServiceSpec, Environment, PostgresBackupSpec, PostgresSpec, RedisSpec, ResourceSpec } from "../types";
 import { readDataImage, readImage } from "./images";
 import { readResources } from "./services";
 
@@ -55,8 +55,37 @@ function readDataService(r: ObjectReader, env: Environment, d: DataServiceDefaul
     };
 }
 
+/** Which dumps to keep: `retentionCount` or `retentionDays`, never both; the newest 7 when neither is set. */
+function readRetention(r: ObjectReader): BackupRetention {
+    const count = r.int("retentionCount", { default: 7, min: 1, max: 10000 });
+    const days = r.int("retentionDays", { default: 7, min: 1, max: 36500 });
+    if (r.has("retentionCount") && r.has("retentionDays")) {
+        r.errors.add(r.key("retentionDays"), r.raw.retentionDays, `must not be set together with retentionCount (${show(r.raw.retentionCount)}): keep either the newest N dumps or those of the last N days`);
+    }
+    return r.has("retentionDays") && !r.has("retentionCount") ? { by: "days", value: days } : { by: "count", value: count };
+}
+
+/** `postgres.backup`; its volume defaults to the data volume's size and class. */
+function readPostgresBackup(r: ObjectReader, env: Environment, data: DataServiceSpec): PostgresBackupSpec {
+    const enabled = r.bool("enabled", PROFILES[env].postgresBackups && data.enabled);
+    if (enabled && !data.enabled) {
+        r.errors.add(r.key("enabled"), true, "needs postgres.enabled: true (there is no database to back up)");
+    }
+    const spec: PostgresBackupSpec = {
+        enabled: enabled && data.enabled,
+        schedule: r.string("schedule", { default: "0 3 * * *", pattern: CRON_SCHEDULE }),
+        retention: readRetention(r),
+        storageSize: r.quantity("storageSize", data.storageSize, { positive: true }),
+        storageClass: r.string("storageClass", { default: data.storageClass, pattern: patterns.storageClass }),
+        resources: readResources(r.object("resources"), { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } }),
+        activeDeadlineSeconds: r.int("activeDeadlineSeconds", { default: 4 * 3600, min: 60 }),
+    };
+    r.done();
+    return spec;
+}
+
 export function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
-    const spec: PostgresSpec = {
+    const spec: Omit<PostgresSpec, "backup"> = {
         ...readDataService(r, env, {
             images: { floating: "postgres:15-alpine", exact: "postgres:15.10-alpine" }, versionParts: 2, what: "PostgreSQL",
             exporterImage: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
@@ -78,8 +107,9 @@ export function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
             random_page_cost: "1.1",
         }, POSTGRES_SETTING_RULES),
     };
+    const backup = readPostgresBackup(r.object("backup"), env, spec);
     r.done();
-    return spec;
+    return { ...spec, backup };
 }
 
 export function readRedis(r: ObjectReader, env: Environment): RedisSpec {

@@ -33,14 +33,14 @@ const EXPECTED: Record<string, Expected> = {
         namespace: "ai-imutis",
         workloads: ["deployment.apps/api", "deployment.apps/redis", "statefulset.apps/postgres"],
         hpas: { api: [3, 10] },
-        claims: ["data-postgres-0", "redis-data"],
+        claims: ["data-postgres-0", "postgres-backups", "redis-data"],
     },
     dreamseed: {
         namespace: "dreamseed-production",
         workloads: ["ai-tutor-service", "analytics-service", "assessment-service", "auth-service", "content-service", "payment-service", "redis", "user-service"]
             .map((d) => `deployment.apps/${d}`).concat("statefulset.apps/postgres"),
         hpas: { "assessment-service": [3, 20] },
-        claims: ["data-postgres-0", "redis-data"],
+        claims: ["data-postgres-0", "postgres-backups", "redis-data"],
         nodePool: { label: `${SPOT}=true`, taint: `${SPOT}=true:NoSchedule` },
         otherNamespaces: ["dreamseed-monitoring"],
         jobs: ["assessment-service-migration-"],
@@ -49,7 +49,7 @@ const EXPECTED: Record<string, Expected> = {
         namespace: "disney-ai-plus",
         workloads: ["deployment.apps/api", "deployment.apps/web", "statefulset.apps/postgres"],
         hpas: { api: [3, 20], web: [3, 20] },
-        claims: ["data-postgres-0"],
+        claims: ["data-postgres-0", "postgres-backups"],
     },
 };
 

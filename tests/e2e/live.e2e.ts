@@ -403,7 +403,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             ws.pulumi(["state", "unprotect", "--all", "--yes", "--stack", "prod"]);
             ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "prod"]);
             const left = kubectlOk(["get", "all,pvc", "-n", PROD_NS, "-o", "name"]).split("\n").filter(Boolean).sort();
-            assert.deepEqual(left, ["persistentvolumeclaim/data-postgres-0", "persistentvolumeclaim/redis-data"]);
+            assert.deepEqual(left, ["persistentvolumeclaim/data-postgres-0", "persistentvolumeclaim/postgres-backups", "persistentvolumeclaim/redis-data"]);
             kubectlOk(["delete", "namespace", PROD_NS, "--wait=true", "--timeout=120s"]);
         });
     });

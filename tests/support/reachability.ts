@@ -27,12 +27,13 @@ export function reachability(objects: readonly Obj[]): string[] {
     const appNs = (objects.find((o) => o.kind === "Namespace" && o.metadata.labels?.["app.kubernetes.io/part-of"]) as Obj).metadata.name;
     const policies = objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
     const namespaces: Namespace[] = objects.filter((o) => o.kind === "Namespace").map((o) => ({ name: o.metadata.name, labels: o.metadata.labels ?? {} }));
-    // A Job's pod is named after the Job.
-    const workloads: Endpoint[] = objects.filter((o) => ["Deployment", "StatefulSet", "Job"].includes(o.kind) && o.metadata.namespace === appNs).map((o, i) => {
-        const containers = o.spec.template.spec.containers as { ports?: { name?: string; containerPort: number }[] }[];
+    // A Job's pod is named after the Job (a CronJob's after the CronJob).
+    const workloads: Endpoint[] = objects.filter((o) => ["Deployment", "StatefulSet", "CronJob", "Job"].includes(o.kind) && o.metadata.namespace === appNs).map((o, i) => {
+        const template = o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : o.spec.template;
+        const containers = template.spec.containers as { ports?: { name?: string; containerPort: number }[] }[];
         const ports = containers.flatMap((c) => c.ports ?? []);
         return {
-            kind: "pod", name: o.metadata.name, namespace: appNs, labels: o.spec.template.metadata.labels, ip: `10.0.1.${i + 1}`,
+            kind: "pod", name: o.metadata.name, namespace: appNs, labels: template.metadata.labels, ip: `10.0.1.${i + 1}`,
             namedPorts: Object.fromEntries(ports.filter((p) => p.name).map((p) => [p.name as string, p.containerPort])),
         };
     });

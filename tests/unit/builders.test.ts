@@ -5,6 +5,9 @@
 import * as assert from "assert/strict";
 import { limitRangeSpec, resourceQuotaSpec } from "../../components/namespace";
 import { connectionUrl as postgresUrl, PASSWORD_SYNC_COMMAND, SHM_SIZE, statefulSetSpec } from "../../components/postgres";
+import {
+    BACKUP_COMMAND, BACKUP_SCRIPT, LIST_COMMAND, backupFileProblem, backupTarget, cronJobSpec, oneOffJob, restoreCommand, restorePlanCommand,
+} from "../../components/postgresBackup";
 import { connectionUrl as redisUrl, deploymentSpec as redisDeploymentSpec } from "../../components/redis";
 import { deploymentSpec, hpaSpec, migrationJobAnnotations, migrationJobName, migrationJobSpec, roleRules, WebServiceArgs } from "../../components/webService";
 import { resolveConfig } from "../../stacks/config";
@@ -300,6 +303,130 @@ describe("workload spec builders (pure)", () => {
         const c = (d.template.spec).containers[0];
         assert.deepEqual(c.args, ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--maxmemory", "768mb", "--maxmemory-policy", "allkeys-lru", "--requirepass", "$(REDIS_PASSWORD)"]);
         assert.deepEqual(d.template.spec.volumes, [{ name: "data", persistentVolumeClaim: { claimName: "redis-data" } }]);
+    });
+
+    describe("PostgreSQL backups", () => {
+        const target = backupTarget("kaizen-studio", "postgres.kaizen-studio.svc.cluster.local", prod.postgres);
+        const backupLabels = { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "postgres-backup" };
+        const restricted = {
+            allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+        };
+        const podSecurity = { runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } };
+        const connection = [
+            { name: "PGHOST", value: "postgres.kaizen-studio.svc.cluster.local" },
+            { name: "PGPORT", value: "5432" },
+            { name: "PGDATABASE", value: "kaizen_studio" },
+            { name: "PGUSER", value: "kaizen_user" },
+            { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: "postgres-credentials", key: "POSTGRES_PASSWORD" } } },
+            { name: "PGCONNECT_TIMEOUT", value: "10" },
+        ];
+        const resourcesWithTmp = {
+            requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "1000m", memory: "1Gi", "ephemeral-storage": "512Mi" },
+        };
+        const tmp = { volume: { name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, mount: { name: "tmp", mountPath: "/tmp" } };
+        const at = new Date("2026-11-30T10:15:00.123Z");
+        const file = "kaizen_studio-20261130T030000Z.dump";
+
+        it("builds the backup CronJob: Forbid, UTC, history, retries, deadline, pg_dump in the server's image, retention by days when configured", () => {
+            const daily = { ...prod.postgres.backup, schedule: "30 1 * * *", retention: { by: "days" as const, value: 14 } };
+            assert.deepEqual(cronJobSpec(target, daily, { tier: "backup", ...backupLabels }), {
+                schedule: "30 1 * * *",
+                timeZone: "Etc/UTC",
+                concurrencyPolicy: "Forbid",
+                startingDeadlineSeconds: 3600,
+                successfulJobsHistoryLimit: 3,
+                failedJobsHistoryLimit: 3,
+                jobTemplate: {
+                    metadata: { labels: { tier: "backup", ...backupLabels } },
+                    spec: {
+                        backoffLimit: 2,
+                        activeDeadlineSeconds: 14400,
+                        template: {
+                            metadata: { labels: { tier: "backup", ...backupLabels } },
+                            spec: {
+                                restartPolicy: "Never",
+                                automountServiceAccountToken: false,
+                                securityContext: podSecurity,
+                                containers: [{
+                                    name: "backup",
+                                    image: "postgres:15.10-alpine",
+                                    command: ["sh", "-c", BACKUP_SCRIPT],
+                                    env: [...connection, { name: "BACKUP_DIR", value: "/backups" }, { name: "BACKUP_RETENTION_DAYS", value: "14" }, { name: "BACKUP_STALE_MINUTES", value: "240" }],
+                                    resources: resourcesWithTmp,
+                                    securityContext: restricted,
+                                    volumeMounts: [{ name: "backups", mountPath: "/backups" }, tmp.mount],
+                                }],
+                                volumes: [{ name: "backups", persistentVolumeClaim: { claimName: "postgres-backups" } }, tmp.volume],
+                            },
+                        },
+                    },
+                },
+            });
+            const byCount = plain(cronJobSpec(target, prod.postgres.backup, backupLabels)).jobTemplate.spec.template.spec.containers[0].env;
+            assert.deepEqual(byCount.slice(-2, -1), [{ name: "BACKUP_RETENTION_COUNT", value: "7" }]);
+        });
+
+        it("builds the restore Job: the backup pod, pg_restore of the one dump, the volume read-only, never retried, kept a day", () => {
+            assert.deepEqual(oneOffJob(target, "kaizen-studio", "restore", file, at), {
+                apiVersion: "batch/v1",
+                kind: "Job",
+                metadata: { name: "postgres-restore-20261130-101500", namespace: "kaizen-studio", labels: { ...backupLabels, "platform/db-task": "restore" } },
+                spec: {
+                    backoffLimit: 0,
+                    activeDeadlineSeconds: 14400,
+                    ttlSecondsAfterFinished: 86400,
+                    template: {
+                        metadata: { labels: { ...backupLabels, "platform/db-task": "restore" } },
+                        spec: {
+                            restartPolicy: "Never",
+                            automountServiceAccountToken: false,
+                            securityContext: podSecurity,
+                            containers: [{
+                                name: "restore",
+                                image: "postgres:15.10-alpine",
+                                command: ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--verbose", "-d", "kaizen_studio", `/backups/${file}`],
+                                env: connection,
+                                resources: resourcesWithTmp,
+                                securityContext: restricted,
+                                volumeMounts: [{ name: "backups", mountPath: "/backups", readOnly: true }, tmp.mount],
+                            }],
+                            volumes: [{ name: "backups", persistentVolumeClaim: { claimName: "postgres-backups", readOnly: true } }, tmp.volume],
+                        },
+                    },
+                },
+            });
+        });
+
+        it("builds the plan and list Jobs without the database's password, reading the volume only", () => {
+            for (const [task, command, name] of [
+                ["plan", ["pg_restore", "--list", `/backups/${file}`], "postgres-restore-plan-20261130-101500"],
+                ["list", ["ls", "-l", "/backups"], "postgres-backup-list-20261130-101500"],
+            ] as const) {
+                const job = oneOffJob(target, "kaizen-studio", task, file, at);
+                assert.equal(job.metadata.name, name);
+                const pod = plain(job.spec.template).spec;
+                assert.deepEqual(pod.containers[0].command, command, task);
+                assert.equal("env" in pod.containers[0], false, `${task}: no credentials`);
+                assert.deepEqual(pod.containers[0].volumeMounts[0], { name: "backups", mountPath: "/backups", readOnly: true });
+            }
+        });
+
+        it("keeps the password off every command line: pg_dump and pg_restore read it from the environment", () => {
+            for (const command of [BACKUP_COMMAND, restoreCommand("kaizen_studio", file), restorePlanCommand(file), LIST_COMMAND]) {
+                assert.equal(command.join(" ").includes("PASSWORD"), false, command.join(" "));
+            }
+            assert.equal(BACKUP_SCRIPT.includes("pg_dump -Fc -d \"$PGDATABASE\" -f \"$partial\""), true);
+        });
+
+        it("accepts only a dump's plain file name of this stack's database for a restore", () => {
+            assert.equal(backupFileProblem(file, "kaizen_studio"), undefined);
+            assert.equal(backupFileProblem("app-20261130T030000Z.dump", "kaizen_studio"), "'app-20261130T030000Z.dump' is a dump of database 'app', not of this stack's 'kaizen_studio'");
+            for (const bad of [`../${file}`, `/backups/${file}`, `x/${file}`, `.${file}.partial`, "kaizen_studio-20261130.dump", `${file}\n`, "kaizen_studio-20261130T030000Z.sql"]) {
+                assert.match(backupFileProblem(bad, "kaizen_studio") ?? "", /is not the file name of a dump in the backup volume/, bad);
+            }
+        });
     });
 
     it("URL-encodes credentials in connection URLs", () => {

@@ -3,6 +3,7 @@
 
 import * as assert from "assert/strict";
 import { routedService } from "../../components/ingress";
+import { BACKUP_COMMAND } from "../../components/postgresBackup";
 import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap, valueOf } from "./harness";
 
 const T = {
@@ -255,9 +256,10 @@ describe("components (prod stack)", () => {
             assert.equal(p.all(T.netpol).filter((r) => r.name.startsWith("ingress-to-")).length, 2, "no route policy for unrouted workloads");
         });
 
-        it("admits PostgreSQL only from the backend and its exporter only from Prometheus", () => {
+        it("admits PostgreSQL only from the backend and the backup pods, and its exporter only from Prometheus", () => {
             assert.deepEqual(policy("postgres").ingress, [
                 { from: [{ podSelector: { matchLabels: sel("backend") } }], ports: [{ protocol: "TCP", port: 5432 }] },
+                { from: [{ podSelector: { matchLabels: sel("postgres-backup") } }], ports: [{ protocol: "TCP", port: 5432 }] },
                 { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9187 }] },
             ]);
             assert.equal("egress" in policy("postgres"), false, "no egress rule: only DNS, from the namespace policy");
@@ -332,6 +334,74 @@ describe("components (prod stack)", () => {
             const data = unwrap(p.get(T.secret, "postgres-credentials").inputs.stringData);
             assert.equal(data.secret, true);
             assert.deepEqual(data.value, { POSTGRES_USER: "kaizen_user", POSTGRES_DB: "kaizen_studio", POSTGRES_PASSWORD: FAKE_SECRETS.postgresPassword });
+        });
+    });
+
+    describe("PostgresBackup", () => {
+        const cronJob = () => p.get("kubernetes:batch/v1:CronJob", "postgres-backup").inputs;
+
+        it("dumps daily at 03:00 UTC, one run at a time, with job history, retries and a deadline", () => {
+            const { jobTemplate, ...schedule } = cronJob().spec;
+            assert.deepEqual(schedule, {
+                schedule: "0 3 * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 3600,
+                successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
+            });
+            const { template, ...job } = jobTemplate.spec;
+            assert.deepEqual(job, { backoffLimit: 2, activeDeadlineSeconds: 14400 });
+            assert.equal(template.spec.restartPolicy, "Never");
+            assert.deepEqual(template.metadata.labels, { ...sel("postgres-backup"), "app.kubernetes.io/part-of": "kaizen-studio", "app.kubernetes.io/managed-by": "pulumi", environment: "prod" });
+        });
+
+        it("runs pg_dump with the server's own image under the restricted contexts, the password from the Secret", () => {
+            const pod = cronJob().spec.jobTemplate.spec.template.spec;
+            assert.equal(pod.automountServiceAccountToken, false);
+            assert.deepEqual(pod.securityContext, {
+                runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" },
+            });
+            const [c, ...others] = pod.containers;
+            assert.deepEqual(others, []);
+            assert.equal(c.image, podSpec(p.get(T.statefulSet, "postgres")).containers[0].image);
+            assert.deepEqual(c.securityContext, RESTRICTED_CONTAINER);
+            assert.deepEqual(c.command, BACKUP_COMMAND);
+            assert.deepEqual(c.env, [
+                { name: "PGHOST", value: "postgres.kaizen-studio.svc.cluster.local" },
+                { name: "PGPORT", value: "5432" },
+                { name: "PGDATABASE", value: "kaizen_studio" },
+                { name: "PGUSER", value: "kaizen_user" },
+                { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: "postgres-credentials", key: "POSTGRES_PASSWORD" } } },
+                { name: "PGCONNECT_TIMEOUT", value: "10" },
+                { name: "BACKUP_DIR", value: "/backups" },
+                { name: "BACKUP_RETENTION_COUNT", value: "7" },
+                { name: "BACKUP_STALE_MINUTES", value: "240" },
+            ]);
+            assert.deepEqual(c.resources, {
+                requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
+                limits: { cpu: "1000m", memory: "1Gi", "ephemeral-storage": "512Mi" }, // 256Mi + /tmp
+            });
+            assert.deepEqual(c.volumeMounts, [{ name: "backups", mountPath: "/backups" }, { name: "tmp", mountPath: "/tmp" }]);
+            assert.deepEqual(pod.volumes, [{ name: "backups", persistentVolumeClaim: { claimName: "postgres-backups" } }, { name: "tmp", emptyDir: { sizeLimit: "256Mi" } }]);
+        });
+
+        it("keeps the dumps on a claim of their own, retained and protected like the data", () => {
+            const claim = p.get("kubernetes:core/v1:PersistentVolumeClaim", "postgres-backups");
+            assert.equal(claim.inputs.metadata.name, "postgres-backups");
+            assert.deepEqual(claim.inputs.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Gi" } } });
+            assert.deepEqual([claim.opts.retainOnDelete, claim.opts.protect], [true, true]);
+        });
+
+        it("lets the backup pods reach PostgreSQL on 5432 only, and admits nobody", () => {
+            assert.deepEqual(p.get(T.netpol, "postgres-backup").inputs.spec, {
+                podSelector: { matchLabels: sel("postgres-backup") },
+                policyTypes: ["Ingress", "Egress"],
+                egress: [{ to: [{ podSelector: { matchLabels: sel("postgres") } }], ports: [{ protocol: "TCP", port: 5432 }] }],
+            });
+        });
+
+        it("is created after PostgreSQL, its CronJob after its claim and policy", () => {
+            assert.deepEqual(p.dependsOn(p.get("platform:app:PostgresBackup", "postgres-backup")), ["platform:app:NamespaceGuardrails namespace", "platform:app:Postgres postgres"]);
+            assert.deepEqual(p.dependsOn(p.get("kubernetes:batch/v1:CronJob", "postgres-backup")), [
+                "kubernetes:core/v1:PersistentVolumeClaim postgres-backups", `${T.netpol} postgres-backup`,
+            ]);
         });
     });
 
@@ -734,6 +804,8 @@ describe("migrations (services.<name>.migration, on the prod stack)", () => {
         assert.deepEqual(p.get(T.netpol, "postgres").inputs.spec.ingress, [
             { from: [{ podSelector: { matchLabels: sel("backend") } }], ports: [{ protocol: "TCP", port: 5432 }] },
             { from: [{ podSelector: { matchLabels: sel("backend-migration") } }], ports: [{ protocol: "TCP", port: 5432 }] },
+            // prod takes backups: their pods are PostgreSQL's other client.
+            { from: [{ podSelector: { matchLabels: sel("postgres-backup") } }], ports: [{ protocol: "TCP", port: 5432 }] },
             { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9187 }] },
         ]);
         assert.deepEqual(p.get(T.netpol, "redis").inputs.spec.ingress, [

@@ -198,7 +198,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "a quota too small for the autoscaler's maximum", stack: "prod",
         edit: (c) => { c.quota = { requestsCpu: "8" }; },
-        problem: "quota.requestsCpu: \"8\" is not allowed: must hold the workloads' CPU requests at full scale plus one rollout surge pod each (11420m: backend 21 pods, frontend 3 pods, postgres 1 pods, redis 1 pods); raise it or lower replicas/maxReplicas",
+        problem: "quota.requestsCpu: \"8\" is not allowed: must hold the workloads' CPU requests at full scale plus one rollout surge pod each (11520m: backend 21 pods, frontend 3 pods, postgres 1 pods, redis 1 pods, postgres-backup 1 pods); raise it or lower replicas/maxReplicas",
     },
     {
         what: "a pod quota below full scale", stack: "staging",
@@ -590,6 +590,63 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         what: "negative tolerationSeconds", stack: "dev",
         edit: (c) => { svc(c, "backend").tolerations = [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: -1 }]; },
         problem: "services.backend.tolerations[0].tolerationSeconds: -1 is not allowed: must be an integer from 0 to 2147483647",
+    },    {
+        what: "a backup schedule of four fields", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { schedule: "0 3 * *" } }; },
+        problem: "postgres.backup.schedule: \"0 3 * *\" is not allowed: must be a cron schedule of five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-6 or sun-sat), each *, a value, a range a-b, a step */n or a-b/n, or a comma-separated list of them, such as \"0 3 * * *\"",
+    },
+    {
+        what: "a backup schedule with an hour out of range", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { schedule: "0 24 * * *" } }; },
+        problem: "postgres.backup.schedule: \"0 24 * * *\" is not allowed: must be a cron schedule of five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-6 or sun-sat), each *, a value, a range a-b, a step */n or a-b/n, or a comma-separated list of them, such as \"0 3 * * *\"",
+    },
+    {
+        what: "a backup schedule as a descriptor", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { schedule: "@daily" } }; },
+        problem: "postgres.backup.schedule: \"@daily\" is not allowed: must be a cron schedule of five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-6 or sun-sat), each *, a value, a range a-b, a step */n or a-b/n, or a comma-separated list of them, such as \"0 3 * * *\"",
+    },
+    {
+        what: "both backup retentions", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { retentionCount: 7, retentionDays: 14 } }; },
+        problem: "postgres.backup.retentionDays: 14 is not allowed: must not be set together with retentionCount (7): keep either the newest N dumps or those of the last N days",
+    },
+    {
+        what: "a backup retention of zero dumps", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { retentionCount: 0 } }; },
+        problem: "postgres.backup.retentionCount: 0 is not allowed: must be an integer from 1 to 10000",
+    },
+    {
+        what: "backups without PostgreSQL", stack: "dev",
+        edit: (c) => {
+            c.postgres = { enabled: false, backup: { enabled: true } };
+            svc(c, "backend").uses = ["redis"];
+        },
+        problem: "postgres.backup.enabled: true is not allowed: needs postgres.enabled: true (there is no database to back up)",
+    },
+    {
+        what: "a backup volume of size 0", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { storageSize: "0" } }; },
+        problem: "postgres.backup.storageSize: \"0\" is not allowed: must be a Kubernetes quantity greater than zero, such as 10Gi",
+    },
+    {
+        what: "an unknown backup key", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), backup: { retention: 7 } }; },
+        problem: "postgres.backup.retention: 7 is not allowed: unknown key; known keys here: activeDeadlineSeconds, enabled, resources, retentionCount, retentionDays, schedule, storageClass, storageSize",
+    },
+    {
+        what: "a service named like the backup pods' NetworkPolicy", stack: "prod",
+        edit: (c) => { (c.services as Raw)["postgres-backup"] = { image: "registry.yourdomain.com/tool:v1.0.0" }; },
+        problem: "services.postgres-backup: \"postgres-backup\" is not allowed: must not produce the NetworkPolicy name 'postgres-backup', which the program uses for its own object",
+    },
+    {
+        what: "a claim quota below the stack's claims with backups", stack: "prod",
+        edit: (c) => { c.quota = { persistentVolumeClaims: 2 }; },
+        problem: "quota.persistentVolumeClaims: 2 is not allowed: must hold the stack's 3 volume claims (PostgreSQL and Redis data, PostgreSQL backups)",
+    },
+    {
+        what: "a storage quota below the stack's claims with backups", stack: "prod",
+        edit: (c) => { c.quota = { requestsStorage: "200Gi" }; },
+        problem: "quota.requestsStorage: \"200Gi\" is not allowed: must hold the stack's volume claims (210Gi: 100Gi + 10Gi + 100Gi)",
     },
     ...migrationRefusals(),
 ];
@@ -882,6 +939,35 @@ describe("config validation", () => {
         const named = resolveConfig("dev", edited("dev", (c) => { c.appName = configValue("1234"); c.namespace = configValue("null"); }), ALL_SECRETS);
         assert.equal(named.appName, "1234");
         assert.equal(named.namespace, "null");
+    });
+
+    it("backs PostgreSQL up by default in prod only, into a volume like the data's, keeping 7 dumps", () => {
+        const backup = (stack: string, b?: Raw, pg: Raw = {}) => resolveConfig(stack, edited(stack, (c) => { c.postgres = { ...(c.postgres as Raw), ...pg, ...(b ? { backup: b } : {}) }; }), ALL_SECRETS).postgres.backup;
+        assert.deepEqual(backup("prod"), {
+            enabled: true, schedule: "0 3 * * *", retention: { by: "count", value: 7 }, storageSize: "100Gi", storageClass: "",
+            resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } }, activeDeadlineSeconds: 14400,
+        });
+        assert.equal(backup("dev").enabled, false);
+        assert.equal(backup("staging").enabled, false);
+        assert.equal(backup("prod", { enabled: false }).enabled, false);
+        assert.deepEqual(backup("dev", { enabled: true }, { storageSize: "20Gi", storageClass: "fast-ssd" }), { ...backup("prod"), storageSize: "20Gi", storageClass: "fast-ssd" });
+        assert.deepEqual(backup("prod", { retentionDays: 14, storageClass: "cold", storageSize: "300Gi" }), { ...backup("prod"), retention: { by: "days", value: 14 }, storageClass: "cold", storageSize: "300Gi" });
+        // A prod stack without PostgreSQL has nothing to back up: off, not refused.
+        const noDatabase = resolveConfig("prod", edited("prod", (c) => {
+            c.postgres = { enabled: false };
+            svc(c, "backend").uses = ["redis"];
+        }), ALL_SECRETS);
+        assert.equal(noDatabase.postgres.backup.enabled, false);
+    });
+
+    it("takes the cron schedules the CronJob controller takes, five fields within their ranges", () => {
+        const accepts = (schedule: string) => problemsOf("prod", edited("prod", (c) => { c.postgres = { ...(c.postgres as Raw), backup: { schedule } }; })).length === 0;
+        for (const ok of ["0 3 * * *", "*/15 2-5 1,15 jan-mar mon-fri", "0 0 ? * SUN", "5/10 * * * *", "59 23 31 12 6", "0 0-23/6 * * 1-5"]) {
+            assert.ok(accepts(ok), ok);
+        }
+        for (const bad of ["0 3 * * * *", "60 * * * *", "* * 0 * *", "* * * 13 *", "* * * * 7", "*/0 * * * *", "5-1 * * * *", "1-2-3 * * * *", "0 3 * * mon-", "TZ=UTC 0 3 * * *", "@hourly"]) {
+            assert.ok(!accepts(bad), bad);
+        }
     });
 
     it("reports every problem at once: cross-checks run on the parts that are valid", () => {

@@ -58,7 +58,7 @@ describe("example stacks of the other seed systems", () => {
             assert.deepEqual(one(r, "Deployment", "web").spec.template.spec.containers[0].envFrom, [{ configMapRef: { name: "web-config" } }]);
         });
 
-        it("lets web reach only api, api only PostgreSQL (and HTTPS out), nothing else (independent evaluator)", async () => {
+        it("lets web reach only api, api only PostgreSQL (and HTTPS out), the backups only PostgreSQL, nothing else (independent evaluator)", async () => {
             const r = await example("disney-ai-plus");
             assert.deepEqual(reachability(r.objects as unknown as Obj[]), [
                 "acme-solver -> kube-dns:53/TCP", "acme-solver -> kube-dns:53/UDP",
@@ -66,6 +66,7 @@ describe("example stacks of the other seed systems", () => {
                 "debug-pod -> kube-dns:53/TCP", "debug-pod -> kube-dns:53/UDP",
                 "ingress-controller -> acme-solver:8089/TCP", "ingress-controller -> web:3000/TCP",
                 "postgres -> kube-dns:53/TCP", "postgres -> kube-dns:53/UDP",
+                "postgres-backup -> kube-dns:53/TCP", "postgres-backup -> kube-dns:53/UDP", "postgres-backup -> postgres:5432/TCP",
                 "prometheus -> api:3001/TCP", "prometheus -> postgres:9187/TCP", "prometheus -> web:3000/TCP",
                 "web -> api:3001/TCP", "web -> kube-dns:53/TCP", "web -> kube-dns:53/UDP",
             ]);
@@ -122,11 +123,13 @@ describe("example stacks of the other seed systems", () => {
             assert.deepEqual(names(r, "HorizontalPodAutoscaler"), ["api"], "no HPA on PostgreSQL or Redis");
         });
 
-        it("keeps PostGIS on a 50Gi claim, Redis on a 20Gi claim and Prometheus on 50Gi", async () => {
+        it("keeps PostGIS on a 50Gi claim (backed up with its own pg_dump to a claim as large), Redis on a 20Gi claim and Prometheus on 50Gi", async () => {
             const r = await example("ai-imutis");
             const pg = one(r, "StatefulSet", "postgres").spec;
             assert.equal(pg.template.spec.containers[0].image, "gcr.io/ai-imutis/postgis:15.10-3.4-alpine");
             assert.equal(pg.volumeClaimTemplates[0].spec.resources.requests.storage, "50Gi");
+            assert.equal(one(r, "CronJob", "postgres-backup").spec.jobTemplate.spec.template.spec.containers[0].image, "gcr.io/ai-imutis/postgis:15.10-3.4-alpine");
+            assert.equal(one(r, "PersistentVolumeClaim", "postgres-backups").spec.resources.requests.storage, "50Gi");
             assert.equal(one(r, "PersistentVolumeClaim", "redis-data").spec.resources.requests.storage, "20Gi");
             const kps = r.releases.find((x) => x.name === "kube-prometheus-stack") as { values: { prometheus: { prometheusSpec: { storageSpec: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } } } } } };
             assert.equal(kps.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
@@ -148,9 +151,10 @@ describe("example stacks of the other seed systems", () => {
             const egress = one(r, "NetworkPolicy", "api").spec.egress as { to: { ipBlock?: { cidr: string } }[]; ports: unknown[] }[];
             assert.deepEqual(egress.filter((e) => e.to.some((p) => p.ipBlock?.cidr === "127.0.0.1/32")),
                 [443, 6443].map((port) => ({ to: [{ ipBlock: { cidr: "127.0.0.1/32" } }], ports: [{ protocol: "TCP", port }] })));
-            // Everything else by the independent evaluator: the API reaches PostgreSQL and Redis, nothing reaches them but it.
+            // Everything else by the independent evaluator: the API reaches PostgreSQL and Redis, nothing reaches them but it
+            // (and the backups of the production profile, PostgreSQL).
             assert.deepEqual(reachability(r.objects as unknown as Obj[]).filter((l) => / -> (postgres|redis):/.test(l)), [
-                "api -> postgres:5432/TCP", "api -> redis:6379/TCP", "prometheus -> postgres:9187/TCP", "prometheus -> redis:9121/TCP",
+                "api -> postgres:5432/TCP", "api -> redis:6379/TCP", "postgres-backup -> postgres:5432/TCP", "prometheus -> postgres:9187/TCP", "prometheus -> redis:9121/TCP",
             ]);
         });
     });

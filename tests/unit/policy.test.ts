@@ -173,6 +173,25 @@ describe("policy pack rules", () => {
         });
     });
 
+    describe("the backup CronJob (prod)", () => {
+        const backupPod = (objs: K8sObject[]) => find(objs, "CronJob", "postgres-backup").spec.jobTemplate.spec.template.spec;
+
+        it("passes without probes: its pods run to completion", () => {
+            assert.equal("livenessProbe" in backupPod(prod).containers[0], false);
+            assert.deepEqual(violations(prod).filter((v) => v.includes("CronJob")), []);
+        });
+
+        it("is held to the container rules and to its own NetworkPolicy, through its job template", () => {
+            const root = edit((o) => { backupPod(o).securityContext.runAsNonRoot = false; delete backupPod(o).containers[0].securityContext.runAsNonRoot; });
+            assert.deepEqual(violations(root(JSON.parse(JSON.stringify(prod)))), [
+                "run-as-non-root: CronJob kaizen-studio/postgres-backup container 'backup': set securityContext.runAsNonRoot: true (pod or container) and a non-zero runAsUser",
+            ]);
+            assert.deepEqual(violations(without("NetworkPolicy", "postgres-backup")(JSON.parse(JSON.stringify(prod)))), [
+                "workload-network-policy: CronJob kaizen-studio/postgres-backup: add a NetworkPolicy selecting its pods that allows only its clients",
+            ]);
+        });
+    });
+
     it("catches a bad stack config that config validation allows in dev (an unpinned image)", async () => {
         const c = stackConfig("dev");
         (c.services as Record<string, { image: string }>).frontend.image = "registry.yourdomain.com/kaizen-studio-web";

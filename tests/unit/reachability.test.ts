@@ -7,23 +7,30 @@
 import * as assert from "assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import { BackupTarget, oneOffJob } from "../../components/postgresBackup";
 import { renderConfig } from "../../scripts/render";
 import { Obj, reachability } from "../support/reachability";
-import { ROOT, renderCommittedStack, stackConfig } from "./harness";
+import { ROOT, renderCommittedStack, runCommittedStack, stackConfig } from "./harness";
 
-/** The README's reachability list: the lines of the fenced block after the marker. */
-export function readmeReachability(): string[] {
+/** The README's reachability list: the lines of the fenced block after the marker (`<!-- reachability -->`, or `<!-- reachability: <what> -->`). */
+export function readmeReachability(what?: string): string[] {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const block = /<!-- reachability -->\s*```text\n([\s\S]*?)```/.exec(readme);
-    assert.ok(block, "README.md has a reachability block");
+    const marker = what ? `<!-- reachability: ${what} -->` : "<!-- reachability -->";
+    const start = readme.indexOf(marker);
+    const block = /^\s*```text\n([\s\S]*?)```/.exec(readme.slice(start + marker.length));
+    assert.ok(start >= 0 && block, `README.md has the block ${marker}`);
     return block[1].split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).sort();
 }
+
+/** Committed stacks with PostgreSQL backups (on by default in prod): their lines come on top of the common list. */
+const BACKUPS: Record<string, boolean> = { dev: false, staging: false, prod: true };
 
 describe("reachability (independent NetworkPolicy evaluator vs the README)", () => {
     for (const stack of ["dev", "staging", "prod"]) {
         it(`${stack}: every allowed connection is in the README's list, and every listed one is allowed`, async () => {
             const { objects } = await renderCommittedStack(stack);
-            assert.deepEqual(reachability(objects as unknown as Obj[]), readmeReachability());
+            const backups = BACKUPS[stack] ? readmeReachability("postgres.backup") : [];
+            assert.deepEqual(reachability(objects as unknown as Obj[]), [...readmeReachability(), ...backups].sort());
         });
     }
 
@@ -44,6 +51,16 @@ describe("reachability (independent NetworkPolicy evaluator vs the README)", () 
         // Every other line is the committed stack's: the Job adds its own egress and nothing else.
         assert.deepEqual(lines.filter((l) => !l.startsWith(`${job} -> `)), readmeReachability());
         assert.deepEqual(lines.filter((l) => l.includes(`-> ${job}:`)), [], "nothing connects to the Job's pod");
+    });
+
+    it("lets the backup pods, and a restore Job's pod like them, reach PostgreSQL (and DNS) only; nothing reaches them", async () => {
+        const { objects } = await renderCommittedStack("prod");
+        const target = (await runCommittedStack("prod")).exports.postgresBackup as BackupTarget;
+        const restore = oneOffJob(target, "kaizen-studio", "restore", "kaizen_studio-20261130T030000Z.dump", new Date("2026-11-30T10:00:00Z"));
+        const lines = reachability([...objects, restore] as unknown as Obj[]);
+        const touching = (name: string) => lines.filter((l) => l.startsWith(`${name} ->`) || l.includes(`-> ${name}:`));
+        assert.deepEqual(touching("postgres-backup"), ["postgres-backup -> kube-dns:53/TCP", "postgres-backup -> kube-dns:53/UDP", "postgres-backup -> postgres:5432/TCP"]);
+        assert.deepEqual(touching(restore.metadata.name), touching("postgres-backup").map((l) => l.replace("postgres-backup", restore.metadata.name)));
     });
 
     it("would notice a policy that lets more through", async () => {

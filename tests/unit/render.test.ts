@@ -34,11 +34,11 @@ describe("render command", () => {
         it(`renders ${stack} as Kubernetes YAML with the expected kinds and counts, Secrets redacted`, async () => {
             assert.equal(await main(["--stack", stack, "--out", out]), 0);
             const objects = path.join(out, stack, "objects");
-            // Dev has no PDBs; only prod routes alerts (the Alertmanager config Secret).
+            // Dev has no PDBs; only prod routes alerts (the Alertmanager config Secret) and backs up PostgreSQL.
             const want = {
                 ...EXPECTED_KINDS,
                 ...(stack === "dev" ? { PodDisruptionBudget: 0 } : {}),
-                ...(stack === "prod" ? {} : { Secret: 4 }),
+                ...(stack === "prod" ? { CronJob: 1, NetworkPolicy: 10, PersistentVolumeClaim: 2 } : { Secret: 4 }),
             };
             assert.deepEqual(kindsIn(objects), Object.fromEntries(Object.entries(want).filter(([, n]) => n > 0)));
             for (const f of fs.readdirSync(objects).filter((n) => n.includes("-secret-"))) {

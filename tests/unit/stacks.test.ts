@@ -22,23 +22,25 @@ interface Expected {
     debug: string;
     jwt: string;
     protectData: boolean;
+    /** PostgreSQL backups: on by default in prod only. */
+    backups: boolean;
 }
 
 const EXPECTED: Record<string, Expected> = {
     dev: {
         namespace: "kaizen-studio-dev", host: "dev.yourdomain.com",
         backend: { replicas: 1, hpa: [1, 3, 70] }, frontendReplicas: 1, pdb: {},
-        postgresStorage: "50Gi", debug: "true", jwt: "HS256", protectData: false,
+        postgresStorage: "50Gi", debug: "true", jwt: "HS256", protectData: false, backups: false,
     },
     staging: {
         namespace: "kaizen-studio-staging", host: "staging.yourdomain.com",
         backend: { replicas: 2, hpa: [2, 5, 70] }, frontendReplicas: 2, pdb: { backend: 1, frontend: 1 },
-        postgresStorage: "50Gi", debug: "false", jwt: "HS256", protectData: false,
+        postgresStorage: "50Gi", debug: "false", jwt: "HS256", protectData: false, backups: false,
     },
     prod: {
         namespace: "kaizen-studio", host: "studio.yourdomain.com",
         backend: { replicas: 3, hpa: [3, 20, 60] }, frontendReplicas: 2, pdb: { backend: 2, frontend: 1 },
-        postgresStorage: "100Gi", debug: "false", jwt: "RS256", protectData: true,
+        postgresStorage: "100Gi", debug: "false", jwt: "RS256", protectData: true, backups: true,
     },
 };
 
@@ -118,8 +120,8 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
         it("exports the documented outputs", async () => {
             const e = p.exports;
             assert.deepEqual(Object.keys(e).sort(), ["appName", "clusterIssuers", "databaseName", "databaseUrl", "databaseUser", "environment",
-                "generatedSecrets", "healthChecks", "ingressClassName", "monitoringNamespace", "namespace", "postgresCredentialsSecret", "postgresHost",
-                "postgresPort", "publicUrl", "publicUrls", "redisCredentialsSecret", "redisHost", "redisPort", "serviceUrls"]);
+                "generatedSecrets", "healthChecks", "ingressClassName", "monitoringNamespace", "namespace", ...(want.backups ? ["postgresBackup"] : []),
+                "postgresCredentialsSecret", "postgresHost", "postgresPort", "publicUrl", "publicUrls", "redisCredentialsSecret", "redisHost", "redisPort", "serviceUrls"]);
             assert.equal(e.appName, "kaizen-studio");
             assert.equal(await valueOf(e.namespace), want.namespace);
             assert.equal(await valueOf(e.publicUrl), `https://${want.host}`);
@@ -150,6 +152,26 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             for (const name of ["namespace", "publicUrl", "serviceUrls", "healthChecks", "postgresHost", "redisHost"]) {
                 assert.equal(await pulumi.isSecret(pulumi.output(e[name])), false, `${name} must not be secret`);
             }
+        });
+
+        it(want.backups ? "backs PostgreSQL up daily into a retained volume of the data volume's size" : "has no PostgreSQL backups", () => {
+            const cronJob = p.find("kubernetes:batch/v1:CronJob", "postgres-backup");
+            const claim = p.find(PVC, "postgres-backups");
+            if (!want.backups) {
+                assert.deepEqual([cronJob, claim, p.find("kubernetes:networking.k8s.io/v1:NetworkPolicy", "postgres-backup"), p.exports.postgresBackup], [undefined, undefined, undefined, undefined]);
+                return;
+            }
+            assert.equal(cronJob?.inputs.spec.schedule, "0 3 * * *");
+            assert.equal(claim?.inputs.spec.resources.requests.storage, want.postgresStorage);
+            assert.deepEqual([claim?.opts.retainOnDelete, claim?.opts.protect], [true, want.protectData]);
+            // The output `npm run db` runs its Jobs with.
+            assert.deepEqual(p.exports.postgresBackup, {
+                podLabels: { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "postgres-backup" },
+                image: "postgres:15.10-alpine", runAsUser: 70,
+                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } },
+                host: `postgres.${want.namespace}.svc.cluster.local`, port: 5432, database: "kaizen_studio", user: "kaizen_user",
+                credentialsSecret: "postgres-credentials", claimName: "postgres-backups", activeDeadlineSeconds: 14400,
+            });
         });
 
         it(`${want.protectData ? "protects" : "does not protect"} the data workloads from deletion`, () => {

@@ -50,6 +50,12 @@ for (const [label, stack, run] of [
             assert.equal(typeOfParent("platform:app:WebService", "backend"), "platform:app:App");
             assert.equal(typeOfParent("kubernetes:apps/v1:StatefulSet", "postgres"), "platform:app:Postgres");
             assert.equal(typeOfParent("kubernetes:networking.k8s.io/v1:Ingress", "ingress"), "platform:app:AppIngress");
+            if (stack === "prod") {
+                assert.equal(typeOfParent("platform:app:PostgresBackup", "postgres-backup"), "platform:app:App");
+                for (const [type, name] of [["batch/v1:CronJob", "postgres-backup"], ["core/v1:PersistentVolumeClaim", "postgres-backups"], ["networking.k8s.io/v1:NetworkPolicy", "postgres-backup"]]) {
+                    assert.equal(typeOfParent(`kubernetes:${type}`, name), "platform:app:PostgresBackup", name);
+                }
+            }
             for (const release of p.all("kubernetes:helm.sh/v3:Release")) {
                 assert.equal(parentOf(p, release)?.type, "platform:cluster:ClusterAddons", release.name);
             }
