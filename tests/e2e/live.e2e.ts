@@ -399,6 +399,17 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             assert.equal(kubectl(["get", "statefulset", "postgres", "-n", PROD_NS]).status, 0);
         });
 
+        it("takes backups: the CronJob on UTC time with its own bound claim, a backup Job admitted under restricted and run to completion", () => {
+            const cron = kubectlJson(["get", "cronjob", "postgres-backup", "-n", PROD_NS]).spec;
+            assert.deepEqual([cron.schedule, cron.timeZone, cron.concurrencyPolicy], ["0 3 * * *", "Etc/UTC", "Forbid"]);
+            assert.equal(kubectlJson(["get", "pvc", "postgres-backups", "-n", PROD_NS]).status.phase, "Bound");
+            // What the schedule would start, started now (kwok runs no container: the pod is admitted and completes).
+            kubectlOk(["create", "job", "--from=cronjob/postgres-backup", "e2e-backup", "-n", PROD_NS]);
+            kubectlOk(["wait", "--for=condition=complete", "job/e2e-backup", "-n", PROD_NS, "--timeout=90s"]);
+            assert.equal(kubectlOk(["get", "events", "-n", PROD_NS, "--field-selector", "reason=FailedCreate", "-o", "name"]).trim(), "");
+            kubectlOk(["delete", "job", "e2e-backup", "-n", PROD_NS]);
+        });
+
         it("is destroyed after an explicit unprotect (README: Operations), keeping its data claims", () => {
             ws.pulumi(["state", "unprotect", "--all", "--yes", "--stack", "prod"]);
             ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "prod"]);
