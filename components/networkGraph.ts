@@ -4,7 +4,7 @@
 // matches the wiring.
 
 import * as k8s from "@pulumi/kubernetes";
-import { NetworkSpec, PlatformConfig, migrationName } from "../stacks/types";
+import { DATA_SERVICES, DataServiceName, NetworkSpec, PlatformConfig, migrationName } from "../stacks/types";
 import { selectorLabels } from "./podSpec";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -14,6 +14,18 @@ export const POSTGRES_PORT = 5432;
 export const POSTGRES_EXPORTER_PORT = 9187;
 export const REDIS_PORT = 6379;
 export const REDIS_EXPORTER_PORT = 9121;
+export const KAFKA_PORT = 9092;
+export const KAFKA_EXPORTER_PORT = 9308;
+/** MinIO's S3 API, which also serves its Prometheus metrics. */
+export const MINIO_PORT = 9000;
+
+/** Each data service's client port, and the port Prometheus scrapes. */
+export const DATA_SERVICE_PORTS: Readonly<Record<DataServiceName, { readonly port: number; readonly metricsPort: number }>> = {
+    postgres: { port: POSTGRES_PORT, metricsPort: POSTGRES_EXPORTER_PORT },
+    redis: { port: REDIS_PORT, metricsPort: REDIS_EXPORTER_PORT },
+    kafka: { port: KAFKA_PORT, metricsPort: KAFKA_EXPORTER_PORT },
+    minio: { port: MINIO_PORT, metricsPort: MINIO_PORT },
+};
 
 /** Ranges excluded from "external" HTTPS egress, so it cannot be used to reach in-cluster or private hosts. */
 export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
@@ -28,7 +40,7 @@ export const INGRESS_CONTROLLER = "ingress-controller";
 export const POSTGRES_BACKUP = "postgres-backup";
 
 /** What the graph is computed from: the services and whether each data service, the ingress and monitoring are on. */
-export type NetworkGraphConfig = Pick<PlatformConfig, "appName" | "services" | "postgres" | "redis" | "ingress" | "monitoring" | "network">;
+export type NetworkGraphConfig = Pick<PlatformConfig, "appName" | "services" | DataServiceName | "ingress" | "monitoring" | "network">;
 
 /** A workload of the namespace: a configured service or a data service. */
 interface Workload {
@@ -44,11 +56,8 @@ function workloads(cfg: NetworkGraphConfig): Map<string, Workload> {
     for (const s of cfg.services) {
         map.set(s.name, { name: s.name, port: s.port, metricsPort: s.metricsPath ? s.port : undefined });
     }
-    if (cfg.postgres.enabled) {
-        map.set("postgres", { name: "postgres", port: POSTGRES_PORT, metricsPort: POSTGRES_EXPORTER_PORT });
-    }
-    if (cfg.redis.enabled) {
-        map.set("redis", { name: "redis", port: REDIS_PORT, metricsPort: REDIS_EXPORTER_PORT });
+    for (const name of DATA_SERVICES.filter((n) => cfg[n].enabled)) {
+        map.set(name, { name, ...DATA_SERVICE_PORTS[name] });
     }
     return map;
 }

@@ -4,11 +4,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresSpec } from "../stacks/types";
-import { DataService, DataServiceArgs } from "./dataService";
+import { DataService, DataServiceArgs, dataStatefulSetSpec } from "./dataService";
 import { POSTGRES_EXPORTER_PORT, POSTGRES_PORT } from "./networkGraph";
 import {
-    checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-    secretChecksum, secretEnvVar, selectorLabels, volumeClaimSpec, writableDirs,
+    checksum, execProbe, exporterContainer, resources, restrictedContainerSecurityContext, secretChecksum, secretEnvVar, writableDirs,
 } from "./podSpec";
 
 export interface PostgresArgs extends DataServiceArgs {
@@ -57,66 +56,49 @@ export const PASSWORD_SYNC_COMMAND = [
 
 export function statefulSetSpec(args: PostgresArgs, configChecksum: string, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.StatefulSetSpec {
     const s = args.spec;
-    const selector = selectorLabels(args.appName, POSTGRES_NAME);
     const dirs = writableDirs([SOCKET_DIR, "/tmp"]);
     const isReady = ["sh", "-c", `pg_isready -h 127.0.0.1 -p ${POSTGRES_PORT} -U "$POSTGRES_USER" -d "$POSTGRES_DB"`];
     const credentials = ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"].map((k) => secretEnvVar(k, CREDENTIALS, k));
-    return {
-        serviceName: `${POSTGRES_NAME}-headless`,
-        replicas: 1,
-        selector: { matchLabels: selector },
-        updateStrategy: { type: "RollingUpdate" },
-        // Deleting or scaling down the StatefulSet never deletes the data volume.
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-        template: {
-            metadata: {
-                labels: { ...args.labels, ...selector },
-                annotations: { "checksum/config": configChecksum, "checksum/secret": secretChecksum },
-            },
-            spec: {
-                automountServiceAccountToken: false,
-                securityContext: restrictedPodSecurityContext(s.runAsUser),
-                terminationGracePeriodSeconds: 60,
-                containers: [
-                    {
-                        name: POSTGRES_NAME,
-                        image: s.image,
-                        args: ["-c", "config_file=/etc/postgresql/postgresql.conf"],
-                        ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
-                        env: [...credentials, { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` }],
-                        resources: resources(s.resources, dirs.volumes.length),
-                        securityContext: restrictedContainerSecurityContext(),
-                        startupProbe: execProbe(isReady, 5, 60),
-                        livenessProbe: execProbe(isReady, 10, 6),
-                        readinessProbe: execProbe(isReady, 5, 3),
-                        lifecycle: { postStart: { exec: { command: PASSWORD_SYNC_COMMAND } } },
-                        volumeMounts: [
-                            { name: "data", mountPath: DATA_MOUNT },
-                            { name: "config", mountPath: "/etc/postgresql", readOnly: true },
-                            { name: "shm", mountPath: "/dev/shm" },
-                            ...dirs.mounts,
-                        ],
-                    },
-                    ...(args.exporter ? [exporterContainer("postgres-exporter", s.exporterImage, POSTGRES_EXPORTER_PORT, [
-                        { name: "DATA_SOURCE_URI", value: `127.0.0.1:${POSTGRES_PORT}/${s.database}?sslmode=disable` },
-                        secretEnvVar("DATA_SOURCE_USER", CREDENTIALS, "POSTGRES_USER"),
-                        secretEnvVar("DATA_SOURCE_PASS", CREDENTIALS, "POSTGRES_PASSWORD"),
-                    ])] : []),
-                ],
-                volumes: [
-                    { name: "config", configMap: { name: `${POSTGRES_NAME}-config` } },
-                    // Parallel queries use dynamic shared memory in /dev/shm; the container runtime's
-                    // default of 64 MiB makes them fail. Memory-backed: it counts against the limit.
-                    { name: "shm", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
-                    ...dirs.volumes,
-                ],
-            },
+    return dataStatefulSetSpec({
+        name: POSTGRES_NAME, appName: args.appName, labels: args.labels, spec: s,
+        annotations: { "checksum/config": configChecksum, "checksum/secret": secretChecksum },
+        pod: {
+            terminationGracePeriodSeconds: 60,
+            containers: [
+                {
+                    name: POSTGRES_NAME,
+                    image: s.image,
+                    args: ["-c", "config_file=/etc/postgresql/postgresql.conf"],
+                    ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
+                    env: [...credentials, { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` }],
+                    resources: resources(s.resources, dirs.volumes.length),
+                    securityContext: restrictedContainerSecurityContext(),
+                    startupProbe: execProbe(isReady, 5, 60),
+                    livenessProbe: execProbe(isReady, 10, 6),
+                    readinessProbe: execProbe(isReady, 5, 3),
+                    lifecycle: { postStart: { exec: { command: PASSWORD_SYNC_COMMAND } } },
+                    volumeMounts: [
+                        { name: "data", mountPath: DATA_MOUNT },
+                        { name: "config", mountPath: "/etc/postgresql", readOnly: true },
+                        { name: "shm", mountPath: "/dev/shm" },
+                        ...dirs.mounts,
+                    ],
+                },
+                ...(args.exporter ? [exporterContainer("postgres-exporter", s.exporterImage, POSTGRES_EXPORTER_PORT, [
+                    { name: "DATA_SOURCE_URI", value: `127.0.0.1:${POSTGRES_PORT}/${s.database}?sslmode=disable` },
+                    secretEnvVar("DATA_SOURCE_USER", CREDENTIALS, "POSTGRES_USER"),
+                    secretEnvVar("DATA_SOURCE_PASS", CREDENTIALS, "POSTGRES_PASSWORD"),
+                ])] : []),
+            ],
+            volumes: [
+                { name: "config", configMap: { name: `${POSTGRES_NAME}-config` } },
+                // Parallel queries use dynamic shared memory in /dev/shm; the container runtime's
+                // default of 64 MiB makes them fail. Memory-backed: it counts against the limit.
+                { name: "shm", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
+                ...dirs.volumes,
+            ],
         },
-        volumeClaimTemplates: [{
-            metadata: { name: "data", labels: { ...args.labels, ...selector } },
-            spec: volumeClaimSpec(s.storageSize, s.storageClass),
-        }],
-    };
+    });
 }
 
 /** The PostgreSQL connection URL (user and password URL-encoded, so any password parses). */
@@ -141,16 +123,7 @@ export class Postgres extends DataService {
         const parent = { parent: this };
         const conf = { "postgresql.conf": postgresqlConf(s.settings) };
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: this.meta(`${POSTGRES_NAME}-config`), data: conf }, parent);
-        // The StatefulSet's governing Service. Only the ClusterIP Service exposes the exporter: both
-        // carry the same labels, so a metrics port on both would make the ServiceMonitor scrape twice.
-        const headless = new k8s.core.v1.Service(`${name}-headless`, {
-            metadata: this.meta(`${POSTGRES_NAME}-headless`),
-            spec: { clusterIP: "None", selector: this.selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }], publishNotReadyAddresses: true },
-        }, parent);
-        new k8s.apps.v1.StatefulSet(name, {
-            metadata: this.meta(POSTGRES_NAME),
-            spec: statefulSetSpec(args, checksum(conf), secretChecksum({ POSTGRES_PASSWORD: args.password }, args.checksumKey)),
-        }, { parent: this, dependsOn: [this.credentials, configMap, headless, this.networkPolicy], protect: s.protect });
+        this.statefulSet(name, statefulSetSpec(args, checksum(conf), secretChecksum({ POSTGRES_PASSWORD: args.password }, args.checksumKey)), s.protect, [configMap]);
 
         this.database = s.database;
         this.user = s.user;

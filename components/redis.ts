@@ -98,7 +98,7 @@ export class Redis extends DataService {
         new k8s.apps.v1.Deployment(name, {
             metadata: this.meta(REDIS_NAME),
             spec: deploymentSpec(args, secretChecksum({ REDIS_PASSWORD: args.password }, args.checksumKey)),
-        }, { parent: this, dependsOn: [this.credentials, pvc, this.networkPolicy] });
+        }, { parent: this, dependsOn: this.before(pvc) });
         this.done();
     }
 }

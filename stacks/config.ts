@@ -7,7 +7,7 @@ import { PROFILES } from "./environments";
 import { ConfigErrors, ObjectReader, patterns } from "./reader";
 import { SECRET_KEYS, missingSecrets, readSecretSettings } from "./secrets";
 import { checkQuota, checkReferences } from "./sections/crossChecks";
-import { readPostgres, readRedis } from "./sections/data";
+import { readKafka, readMinio, readPostgres, readRedis } from "./sections/data";
 import { readIngress } from "./sections/edge";
 import { CONFIG_NAMESPACE, SecretKeyState } from "./sections/entries";
 import { readImage } from "./sections/images";
@@ -19,7 +19,7 @@ import { ENVIRONMENTS, Environment, PlatformConfig } from "./types";
 /** Top-level config keys other than secrets (Pulumi.yaml declares the same; a unit test keeps them equal). */
 export const SETTING_KEYS: readonly string[] = [
     "environment", "appName", "namespace", "domain", "debug", "jwtAlgorithm", "initImage", "cluster", "services",
-    "postgres", "redis", "ingress", "monitoring", "network", "quota", "appEnv", "secrets", "addons",
+    "postgres", "redis", "kafka", "minio", "ingress", "monitoring", "network", "quota", "appEnv", "secrets", "addons",
 ];
 
 export class ConfigValidationError extends Error {
@@ -65,6 +65,8 @@ export function resolveConfig(stack: string, raw: Record<string, unknown>, secre
         services: r.entries("services").map(([name, sr]) => readService(name, sr, env, secretNames)),
         postgres: readPostgres(r.object("postgres"), env),
         redis: readRedis(r.object("redis"), env),
+        kafka: readKafka(r.object("kafka"), env),
+        minio: readMinio(r.object("minio"), env),
         ingress: readIngress(r.object("ingress"), domain, appName, addons),
         monitoring: readMonitoring(r.object("monitoring")),
         network: readNetwork(r.object("network"), addons),

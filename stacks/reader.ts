@@ -25,6 +25,11 @@ export function show(value: unknown): string {
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** Items as a sentence lists them: "a", "a and b", "a, b and c". */
+export function inWords(items: readonly string[]): string {
+    return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
 export const patterns = {
     /** A Kubernetes object name usable as a DNS label (namespaces, Services). */
     dnsLabel: DNS1123_LABEL,

@@ -37,6 +37,11 @@ export const SECRET_DEFS: readonly SecretDef[] = [
         neededBy: (c) => c.redis.enabled,
     },
     {
+        key: "minioRootPassword", kind: "password", length: 32,
+        description: "MinIO root password, the S3 secret key of the services that use minio",
+        neededBy: (c) => c.minio.enabled,
+    },
+    {
         key: "jwtSecret", kind: "password", length: 64,
         description: "HS256 JWT signing secret (stacks with jwtAlgorithm HS256)",
         neededBy: (c) => c.jwtAlgorithm === "HS256",

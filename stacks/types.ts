@@ -4,8 +4,24 @@
 export type Environment = "dev" | "staging" | "prod";
 export const ENVIRONMENTS: readonly Environment[] = ["dev", "staging", "prod"];
 
-/** Names a service may list in `uses` besides other services. */
-export const DATA_SERVICES = ["postgres", "redis"] as const;
+/** Names a service may list in `uses` besides other services; each is also the data service's config key. */
+export const DATA_SERVICES = ["postgres", "redis", "kafka", "minio"] as const;
+export type DataServiceName = (typeof DATA_SERVICES)[number];
+
+/** What the config checks need to know of each data service. */
+export const DATA_SERVICE_FACTS: Readonly<Record<DataServiceName, {
+    /** Its name in messages. */
+    readonly what: string;
+    /** Runs an exporter sidecar with monitoring on (MinIO serves its own metrics). */
+    readonly exporterSidecar: boolean;
+    /** A StatefulSet, with a headless Service and `appName` in its immutable selector (Redis is a Deployment). */
+    readonly statefulSet: boolean;
+}>> = {
+    postgres: { what: "PostgreSQL", exporterSidecar: true, statefulSet: true },
+    redis: { what: "Redis", exporterSidecar: true, statefulSet: false },
+    kafka: { what: "Kafka", exporterSidecar: true, statefulSet: true },
+    minio: { what: "MinIO", exporterSidecar: false, statefulSet: true },
+};
 
 export interface ResourceSpec {
     readonly requests: { readonly cpu: string; readonly memory: string };
@@ -103,7 +119,7 @@ export interface ServiceSpec {
     readonly probes: { readonly liveness: ProbeSpec; readonly readiness: ProbeSpec; readonly startup: ProbeSpec };
     /** Ingress path prefix routed to this service; unset keeps it internal. */
     readonly ingressPath?: string;
-    /** Data services (`postgres`, `redis`) and other services this one calls. */
+    /** Data services (`postgres`, `redis`, `kafka`, `minio`) and other services this one calls. */
     readonly uses: readonly string[];
     /** Allow egress to external HTTPS (TCP 443 outside the cluster). */
     readonly egressHttps: boolean;
@@ -174,7 +190,6 @@ export const MIGRATION_JOB_HASH_LENGTH = 8;
 export interface DataServiceSpec {
     readonly enabled: boolean;
     readonly image: string;
-    readonly exporterImage: string;
     readonly storageSize: string;
     /** Empty means the cluster's default StorageClass. */
     readonly storageClass: string;
@@ -184,7 +199,12 @@ export interface DataServiceSpec {
     readonly runAsUser: number;
 }
 
-export interface PostgresSpec extends DataServiceSpec {
+/** A data service whose metrics come from an exporter sidecar. */
+export interface ExporterSpec {
+    readonly exporterImage: string;
+}
+
+export interface PostgresSpec extends DataServiceSpec, ExporterSpec {
     readonly database: string;
     readonly user: string;
     /** postgresql.conf settings, written to the tuning ConfigMap. */
@@ -215,9 +235,17 @@ export interface PostgresBackupSpec {
     readonly activeDeadlineSeconds: number;
 }
 
-export interface RedisSpec extends DataServiceSpec {
+export interface RedisSpec extends DataServiceSpec, ExporterSpec {
     readonly maxmemory: string;
     readonly maxmemoryPolicy: string;
+}
+
+/** A single KRaft node, broker and controller in one process. */
+export type KafkaSpec = DataServiceSpec & ExporterSpec;
+
+export interface MinioSpec extends DataServiceSpec {
+    /** Buckets created (if missing) at every start; S3 bucket names. Default none. */
+    readonly buckets: readonly string[];
 }
 
 /** The ingress controller that serves the stack's IngressClass, and what it does with response headers. */
@@ -267,6 +295,8 @@ export interface AlertThresholds {
     readonly postgresConnectionsRatio: number;
     readonly redisDownMinutes: number;
     readonly redisMemoryRatio: number;
+    readonly kafkaDownMinutes: number;
+    readonly minioDownMinutes: number;
     readonly podNotReadyMinutes: number;
 }
 
@@ -332,6 +362,8 @@ export interface PlatformConfig {
     readonly services: readonly ServiceSpec[];
     readonly postgres: PostgresSpec;
     readonly redis: RedisSpec;
+    readonly kafka: KafkaSpec;
+    readonly minio: MinioSpec;
     readonly ingress: IngressSpec;
     readonly monitoring: MonitoringSpec;
     readonly network: NetworkSpec;

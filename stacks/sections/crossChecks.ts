@@ -1,8 +1,17 @@
 // Checks that need the whole config; each runs on whatever parts are valid, so every problem is reported at once.
 
-import { ConfigErrors, parseQuantity } from "../reader";
+import { ConfigErrors, inWords, parseQuantity } from "../reader";
 import { secretDefs } from "../secrets";
-import { DATA_SERVICES, EXPORTER_RESOURCES, PlatformConfig, QuotaSpec, ResourceSpec, migrationName } from "../types";
+import { DATA_SERVICES, DATA_SERVICE_FACTS, DataServiceName, EXPORTER_RESOURCES, PlatformConfig, QuotaSpec, ResourceSpec, migrationName } from "../types";
+
+function isDataService(name: string): name is DataServiceName {
+    return (DATA_SERVICES as readonly string[]).includes(name);
+}
+
+/** The data services this stack runs, in DATA_SERVICES order. */
+export function enabledDataServices(cfg: PlatformConfig): DataServiceName[] {
+    return DATA_SERVICES.filter((n) => cfg[n].enabled);
+}
 
 /** Cross-checks that need the whole config: references between services and data services. */
 export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
@@ -12,17 +21,16 @@ export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void
             const key = `services.${s.name}.uses`;
             if (target === s.name) {
                 errors.add(key, target, "a service cannot use itself");
-            } else if ((DATA_SERVICES as readonly string[]).includes(target)) {
-                const dataService = target === "postgres" ? cfg.postgres : cfg.redis;
-                if (!dataService.enabled) {
+            } else if (isDataService(target)) {
+                if (!cfg[target].enabled) {
                     errors.add(key, target, `needs ${target}.enabled: true`);
                 }
             } else if (!names.has(target)) {
                 errors.add(key, target, `must name a data service (${DATA_SERVICES.join(", ")}) or another service (${[...names].join(", ")})`);
             }
         }
-        if ((DATA_SERVICES as readonly string[]).includes(s.name)) {
-            errors.add(`services.${s.name}`, s.name, "'postgres' and 'redis' are reserved for the data services");
+        if (isDataService(s.name)) {
+            errors.add(`services.${s.name}`, s.name, `${inWords(DATA_SERVICES.map((n) => `'${n}'`))} are reserved for the data services`);
         }
     }
     for (const s of cfg.services) {
@@ -95,14 +103,14 @@ export function generatedNames(cfg: PlatformConfig): Map<string, { name: string;
             add("NetworkPolicy", migrationName(s.name), s.name);
         }
     }
-    for (const [enabled, name, extra] of [[cfg.postgres.enabled, "postgres", ["postgres-headless"]], [cfg.redis.enabled, "redis", []]] as const) {
-        if (enabled) {
-            add("Service", name, program);
-            extra.forEach((n) => add("Service", n, program));
-            add("NetworkPolicy", name, program);
-            add("ConfigMap", `${name}-config`, program);
-            add("Secret", `${name}-credentials`, program);
+    for (const name of enabledDataServices(cfg)) {
+        add("Service", name, program);
+        if (DATA_SERVICE_FACTS[name].statefulSet) {
+            add("Service", `${name}-headless`, program);
         }
+        add("NetworkPolicy", name, program);
+        add("ConfigMap", `${name}-config`, program);
+        add("Secret", `${name}-credentials`, program);
     }
     if (cfg.postgres.backup.enabled) {
         add("NetworkPolicy", "postgres-backup", program);
@@ -174,11 +182,8 @@ function footprints(cfg: PlatformConfig): Footprint[] {
         pods: (s.autoscaling?.maxReplicas ?? s.replicas) + 1,
         containers: [s.resources],
     }));
-    if (cfg.postgres.enabled) {
-        out.push({ name: "postgres", pods: 1, containers: [cfg.postgres.resources, ...exporter] });
-    }
-    if (cfg.redis.enabled) {
-        out.push({ name: "redis", pods: 1, containers: [cfg.redis.resources, ...exporter] });
+    for (const name of enabledDataServices(cfg)) {
+        out.push({ name, pods: 1, containers: [cfg[name].resources, ...(DATA_SERVICE_FACTS[name].exporterSidecar ? exporter : [])] });
     }
     // One backup pod at a time: its CronJob forbids overlapping runs.
     if (cfg.postgres.backup.enabled) {
@@ -216,10 +221,13 @@ export function checkQuota(cfg: PlatformConfig, errors: ConfigErrors): void {
     if (pods > cfg.quota.pods) {
         errors.add("quota.pods", cfg.quota.pods, `must hold ${pods} pods (every workload at full scale plus one rollout surge pod each)`);
     }
+    // One claim per data service, and PostgreSQL's backup volume.
+    const data = enabledDataServices(cfg);
     const backups = cfg.postgres.backup.enabled;
-    const claims = [cfg.postgres.enabled ? cfg.postgres.storageSize : "", cfg.redis.enabled ? cfg.redis.storageSize : "", backups ? cfg.postgres.backup.storageSize : ""].filter(Boolean);
+    const claims = [...data.map((n) => cfg[n].storageSize), ...(backups ? [cfg.postgres.backup.storageSize] : [])];
     if (claims.length > cfg.quota.persistentVolumeClaims) {
-        errors.add("quota.persistentVolumeClaims", cfg.quota.persistentVolumeClaims, `must hold the stack's ${claims.length} volume claims (PostgreSQL and Redis data${backups ? ", PostgreSQL backups" : ""})`);
+        errors.add("quota.persistentVolumeClaims", cfg.quota.persistentVolumeClaims,
+            `must hold the stack's ${claims.length} volume claims (${inWords(data.map((n) => DATA_SERVICE_FACTS[n].what))} data${backups ? ", PostgreSQL backups" : ""})`);
     }
     const storage = claims.reduce((t, c) => t + (parseQuantity(c) ?? 0), 0);
     const storageQuota = parseQuantity(cfg.quota.requestsStorage);

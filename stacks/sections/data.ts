@@ -1,9 +1,11 @@
-// The data services: PostgreSQL and Redis.
+// The data services: PostgreSQL, Redis, Kafka and MinIO.
 
 import { PROFILES } from "../environments";
-import { CRON_SCHEDULE, hasControlCharacter } from "../k8sRules";
+import { CRON_SCHEDULE, Rule, follows, hasControlCharacter } from "../k8sRules";
 import { ObjectReader, patterns, show } from "../reader";
-import { BackupRetention, DataServiceSpec, Environment, PostgresBackupSpec, PostgresSpec, RedisSpec, ResourceSpec } from "../types";
+import {
+    BackupRetention, DataServiceSpec, Environment, ExporterSpec, KafkaSpec, MinioSpec, PostgresBackupSpec, PostgresSpec, RedisSpec, ResourceSpec,
+} from "../types";
 import { readDataImage, readImage } from "./images";
 import { readResources } from "./services";
 
@@ -15,13 +17,31 @@ const POSTGRES_SETTING_RULES = {
 
 const SQL_IDENTIFIER = { re: /^[a-z_][a-z0-9_]*$/, maxLength: 63, text: "a lower-case SQL identifier" };
 
+/**
+ * An S3 bucket name as MinIO checks it (3 to 63 characters, no IP address, no '..', '.-' or '-.'),
+ * plus the prefixes and suffixes AWS reserves, so a bucket name also works on S3 itself. The names
+ * go into MinIO's bucket-creation hook command: this alphabet is also what keeps that safe.
+ */
+export const S3_BUCKET: Rule = {
+    re: {
+        test: (v: string) => /^[a-z0-9][a-z0-9.-]+[a-z0-9]$/.test(v) && !/\.\.|\.-|-\./.test(v) && !/^\d+\.\d+\.\d+\.\d+$/.test(v) &&
+            !/^(xn--|sthree-)/.test(v) && !/(-s3alias|--ol-s3)$/.test(v),
+    },
+    maxLength: 63,
+    text: "an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit, " +
+        "without '..', '.-' or '-.', not an IP address, not starting with 'xn--' or 'sthree-', not ending with '-s3alias' or '--ol-s3'",
+};
+
 /** The defaults of one kind of data service, for the fields every data service has. */
 interface DataServiceDefaults {
     readonly images: { floating: string; exact: string };
     /** Numeric parts of an exact release tag (PostgreSQL MAJOR.MINOR, Redis MAJOR.MINOR.PATCH). */
     readonly versionParts: number;
     readonly what: string;
-    readonly exporterImage: string;
+    /** What one pod of it is, for the scaling refusal: "a single primary". */
+    readonly single: string;
+    /** Where high availability comes from instead, for the scaling refusal. */
+    readonly highAvailability: string;
     readonly storageSize: string;
     readonly resources: ResourceSpec;
     /** The image's own non-root user. */
@@ -29,9 +49,9 @@ interface DataServiceDefaults {
 }
 
 /** `autoscaling`, and `replicas` other than 1, which the web services have: refused with the reason, not as unknown keys. */
-function refuseScaling(r: ObjectReader, what: string): void {
-    const single = `${what} here is a single primary (one writer on a ReadWriteOnce volume)`;
-    const instead = "Scale the services that use it instead; for high availability use read replicas, a managed database or an operator";
+function refuseScaling(r: ObjectReader, d: DataServiceDefaults): void {
+    const single = `${d.what} here is ${d.single} (one writer on a ReadWriteOnce volume)`;
+    const instead = `Scale the services that use it instead; for high availability use ${d.highAvailability}`;
     r.refuse("autoscaling", `${single} and cannot autoscale: an HPA would start a second writer on the same data or a replica with an empty volume. ${instead}`);
     const replicas = r.raw.replicas;
     r.skip("replicas");
@@ -42,11 +62,10 @@ function refuseScaling(r: ObjectReader, what: string): void {
 
 function readDataService(r: ObjectReader, env: Environment, d: DataServiceDefaults): DataServiceSpec {
     const profile = PROFILES[env];
-    refuseScaling(r, d.what);
+    refuseScaling(r, d);
     return {
         enabled: r.bool("enabled", false),
         image: readDataImage(r, d.images, d.versionParts, profile.requirePinnedImages, d.what),
-        exporterImage: readImage(r, "exporterImage", d.exporterImage, profile.requirePinnedImages),
         storageSize: r.quantity("storageSize", d.storageSize, { positive: true }),
         storageClass: r.string("storageClass", { pattern: patterns.storageClass }),
         resources: readResources(r.object("resources"), d.resources),
@@ -54,6 +73,13 @@ function readDataService(r: ObjectReader, env: Environment, d: DataServiceDefaul
         runAsUser: r.int("runAsUser", { default: d.runAsUser, min: 1 }),
     };
 }
+
+function readExporter(r: ObjectReader, env: Environment, image: string): ExporterSpec {
+    return { exporterImage: readImage(r, "exporterImage", image, PROFILES[env].requirePinnedImages) };
+}
+
+/** A single primary, as PostgreSQL and Redis run here. */
+const PRIMARY = { single: "a single primary", highAvailability: "read replicas, a managed database or an operator" };
 
 /** Which dumps to keep: `retentionCount` or `retentionDays`, never both; the newest 7 when neither is set. */
 function readRetention(r: ObjectReader): BackupRetention {
@@ -87,13 +113,13 @@ function readPostgresBackup(r: ObjectReader, env: Environment, data: DataService
 export function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
     const spec: Omit<PostgresSpec, "backup"> = {
         ...readDataService(r, env, {
-            images: { floating: "postgres:15-alpine", exact: "postgres:15.10-alpine" }, versionParts: 2, what: "PostgreSQL",
-            exporterImage: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+            images: { floating: "postgres:15-alpine", exact: "postgres:15.10-alpine" }, versionParts: 2, what: "PostgreSQL", ...PRIMARY,
             storageSize: PROFILES[env].postgresStorage,
             resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2000m", memory: "4Gi" } },
             // 70 is the postgres user of the official alpine image.
             runAsUser: 70,
         }),
+        ...readExporter(r, env, "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"),
         database: r.string("database", { default: "app", pattern: SQL_IDENTIFIER }),
         user: r.string("user", { default: "app", pattern: SQL_IDENTIFIER }),
         settings: r.stringMap("settings", {
@@ -115,13 +141,13 @@ export function readPostgres(r: ObjectReader, env: Environment): PostgresSpec {
 export function readRedis(r: ObjectReader, env: Environment): RedisSpec {
     const spec: RedisSpec = {
         ...readDataService(r, env, {
-            images: { floating: "redis:7.2-alpine", exact: "redis:7.2.7-alpine" }, versionParts: 3, what: "Redis",
-            exporterImage: "oliver006/redis_exporter:v1.62.0",
+            images: { floating: "redis:7.2-alpine", exact: "redis:7.2.7-alpine" }, versionParts: 3, what: "Redis", ...PRIMARY,
             storageSize: "10Gi",
             resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } },
             // 999 is the redis user of the official alpine image.
             runAsUser: 999,
         }),
+        ...readExporter(r, env, "oliver006/redis_exporter:v1.62.0"),
         // Redis reads sizes case-insensitively, with or without the trailing b.
         maxmemory: r.string("maxmemory", { default: "768mb", pattern: { re: /^\d+(b|kb?|mb?|gb?)?$/i, maxLength: 20, text: "a Redis size such as 768mb, 1gb or 512m" } }),
         maxmemoryPolicy: r.string("maxmemoryPolicy", {
@@ -131,4 +157,54 @@ export function readRedis(r: ObjectReader, env: Environment): RedisSpec {
     };
     r.done();
     return spec;
+}
+
+export function readKafka(r: ObjectReader, env: Environment): KafkaSpec {
+    const spec: KafkaSpec = {
+        ...readDataService(r, env, {
+            // Apache Kafka's own image has no tag that moves: the same exact release everywhere.
+            images: { floating: "apache/kafka:4.1.1", exact: "apache/kafka:4.1.1" }, versionParts: 3, what: "Kafka",
+            single: "a single broker and controller",
+            highAvailability: "a replicated cluster run by an operator such as Strimzi, or a managed Kafka",
+            storageSize: "10Gi",
+            resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "2Gi" } },
+            // 1000 is appuser of the apache/kafka image.
+            runAsUser: 1000,
+        }),
+        ...readExporter(r, env, "danielqsj/kafka-exporter:v1.9.0"),
+    };
+    r.done();
+    return spec;
+}
+
+export function readMinio(r: ObjectReader, env: Environment): MinioSpec {
+    const spec: MinioSpec = {
+        ...readDataService(r, env, {
+            // MinIO tags every release RELEASE.<timestamp>; only `latest` moves, and pinning refuses it.
+            images: { floating: "minio/minio:RELEASE.2025-09-07T16-13-09Z", exact: "minio/minio:RELEASE.2025-09-07T16-13-09Z" }, versionParts: 0, what: "MinIO",
+            single: "a single server",
+            highAvailability: "a distributed MinIO run by its operator, or a managed object store",
+            storageSize: "10Gi",
+            resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "2Gi" } },
+            // The image runs as root unless told otherwise; any non-root UID that owns /data works.
+            runAsUser: 1000,
+        }),
+        buckets: readBuckets(r),
+    };
+    r.done();
+    return spec;
+}
+
+function readBuckets(r: ObjectReader): string[] {
+    const buckets = r.stringList("buckets");
+    const seen = new Set<string>();
+    for (const b of buckets) {
+        if (!follows(S3_BUCKET, b)) {
+            r.errors.add(r.key("buckets"), b, `must be ${S3_BUCKET.text}`);
+        } else if (seen.has(b)) {
+            r.errors.add(r.key("buckets"), b, "must be listed once");
+        }
+        seen.add(b);
+    }
+    return buckets;
 }

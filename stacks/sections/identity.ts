@@ -1,6 +1,8 @@
 // Identity changes (namespace, appName) a stack that holds data may not make in place.
 
-import { PlatformConfig } from "../types";
+import { inWords } from "../reader";
+import { DATA_SERVICE_FACTS, PlatformConfig } from "../types";
+import { enabledDataServices } from "./crossChecks";
 
 /** What a stack's last update deployed, from its own outputs; fields are undefined before its first update. */
 export interface PreviousDeployment {
@@ -12,24 +14,29 @@ const MOVE_DATA = "or move the data deliberately (README: Operations, \"Moving a
 
 /**
  * Changes of identity a stack that holds data may not make in place. A new namespace would start
- * PostgreSQL and Redis on new, empty volumes while the data stays in the old one (kept there,
+ * the data services on new, empty volumes while the data stays in the old one (kept there,
  * because a namespace holding data outlives the stack's resources). A new appName changes the
- * PostgreSQL StatefulSet's selector, which Kubernetes refuses to update; replacing the StatefulSet
+ * selector of the data services' StatefulSets, which Kubernetes refuses to update; replacing one
  * would keep its claim, but the Kubernetes provider cannot preview that replacement
  * (pulumi/pulumi-kubernetes#3984), so every preview of the stack would fail.
  */
 export function identityChangeProblems(cfg: PlatformConfig, previous: PreviousDeployment): string[] {
     const problems: string[] = [];
-    const data = [cfg.postgres.enabled ? "PostgreSQL" : "", cfg.redis.enabled ? "Redis" : ""].filter(Boolean);
+    const enabled = enabledDataServices(cfg);
+    const data = enabled.map((n) => DATA_SERVICE_FACTS[n].what);
     if (previous.namespace !== undefined && previous.namespace !== cfg.namespace && data.length > 0) {
-        problems.push(`namespace: ${JSON.stringify(cfg.namespace)} is not allowed: this stack's ${data.join(" and ")} data is in namespace ` +
+        problems.push(`namespace: ${JSON.stringify(cfg.namespace)} is not allowed: this stack's ${inWords(data)} data is in namespace ` +
             `${JSON.stringify(previous.namespace)}, and moving would start ${data.length > 1 ? "them" : "it"} on new, empty volumes while the data stays behind. ` +
             `Keep namespace ${JSON.stringify(previous.namespace)} (set it explicitly when renaming appName, which derives the default), ${MOVE_DATA}`);
     }
-    if (previous.appName !== undefined && previous.appName !== cfg.appName && cfg.postgres.enabled) {
-        problems.push(`appName: ${JSON.stringify(cfg.appName)} is not allowed: the PostgreSQL StatefulSet selects its pods by appName ` +
+    const sets = enabled.filter((n) => DATA_SERVICE_FACTS[n].statefulSet).map((n) => DATA_SERVICE_FACTS[n].what);
+    if (previous.appName !== undefined && previous.appName !== cfg.appName && sets.length > 0) {
+        const [subject, replacement] = sets.length > 1
+            ? [`${inWords(sets)} StatefulSets select their pods`, "StatefulSets' replacement"]
+            : [`${sets[0]} StatefulSet selects its pods`, "StatefulSet's replacement"];
+        problems.push(`appName: ${JSON.stringify(cfg.appName)} is not allowed: the ${subject} by appName ` +
             `(${JSON.stringify(previous.appName)}), a field Kubernetes does not let change, and the Kubernetes provider cannot preview ` +
-            `the StatefulSet's replacement (pulumi/pulumi-kubernetes#3984). Keep appName ${JSON.stringify(previous.appName)}, ${MOVE_DATA}`);
+            `the ${replacement} (pulumi/pulumi-kubernetes#3984). Keep appName ${JSON.stringify(previous.appName)}, ${MOVE_DATA}`);
     }
     return problems;
 }

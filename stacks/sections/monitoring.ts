@@ -15,6 +15,8 @@ export function readMonitoring(r: ObjectReader): MonitoringSpec {
         postgresConnectionsRatio: a.number("postgresConnectionsRatio", { default: 0.8, ...ratio }),
         redisDownMinutes: a.int("redisDownMinutes", { default: 1, min: 1 }),
         redisMemoryRatio: a.number("redisMemoryRatio", { default: 0.9, ...ratio }),
+        kafkaDownMinutes: a.int("kafkaDownMinutes", { default: 1, min: 1 }),
+        minioDownMinutes: a.int("minioDownMinutes", { default: 1, min: 1 }),
         podNotReadyMinutes: a.int("podNotReadyMinutes", { default: 5, min: 1 }),
     };
     a.done();

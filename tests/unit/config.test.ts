@@ -123,7 +123,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "a use of an unknown service", stack: "dev",
         edit: (c) => { svc(c, "frontend").uses = ["api"]; },
-        problem: "services.frontend.uses: \"api\" is not allowed: must name a data service (postgres, redis) or another service (backend, frontend)",
+        problem: "services.frontend.uses: \"api\" is not allowed: must name a data service (postgres, redis, kafka, minio) or another service (backend, frontend)",
     },
     {
         what: "two services on one ingress path", stack: "dev",
@@ -236,7 +236,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "a secretEnv naming a stack secret that is not declared", stack: "dev",
         edit: (c) => { c.secrets = { custom: { stripeApiKey: "password" } }; svc(c, "backend").secretEnv.push({ name: "SESSION", from: "sessionSecret" }); },
-        problem: "services.backend.secretEnv[2].from: \"sessionSecret\" is not allowed: must be one of postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword, alertWebhookUrl, azureAdClientId, azureAdClientSecret, stripeApiKey",
+        problem: "services.backend.secretEnv[2].from: \"sessionSecret\" is not allowed: must be one of postgresPassword, redisPassword, minioRootPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword, alertWebhookUrl, azureAdClientId, azureAdClientSecret, stripeApiKey",
     },
     {
         what: "a stack secret of an unknown kind", stack: "dev",
@@ -377,7 +377,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "a service named after a data service, blamed alone", stack: "dev",
         edit: (c) => { (c.services as Raw).redis = { image: "example/api:1.0.0" }; },
-        problem: "services.redis: \"redis\" is not allowed: 'postgres' and 'redis' are reserved for the data services",
+        problem: "services.redis: \"redis\" is not allowed: 'postgres', 'redis', 'kafka' and 'minio' are reserved for the data services",
     },
     // Autoscaling beyond CPU and memory (seed 003's custom metric and behavior), and the data services, which cannot scale.
     {

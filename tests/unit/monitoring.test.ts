@@ -11,7 +11,7 @@ import { AlertThresholds } from "../../stacks/types";
 
 const REFERENCE: AlertThresholds = {
     errorRateRatio: 0.05, latencyP95Seconds: 1, serviceDownMinutes: 2, postgresDownMinutes: 1,
-    postgresConnectionsRatio: 0.8, redisDownMinutes: 1, redisMemoryRatio: 0.9, podNotReadyMinutes: 5,
+    postgresConnectionsRatio: 0.8, redisDownMinutes: 1, redisMemoryRatio: 0.9, kafkaDownMinutes: 1, minioDownMinutes: 1, podNotReadyMinutes: 5,
 };
 
 /** Syntax errors the PromQL grammar finds in an expression, as positions. */

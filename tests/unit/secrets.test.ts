@@ -140,7 +140,7 @@ describe("secrets command logic", () => {
         assert.equal(planRotate(dev, "redisPassword").key, "redisPassword");
         assert.equal(planRotate(dev, "jwtPublicKey").key, "jwtPrivateKey");
         assert.throws(() => planRotate(dev, "azureAdClientSecret"), /supplied by a person/);
-        assert.throws(() => planRotate(dev, "nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword$/);
+        assert.throws(() => planRotate(dev, "nope"), /cannot rotate 'nope': rotatable secrets are postgresPassword, redisPassword, minioRootPassword, jwtSecret, jwtPrivateKey, jwtPublicKey, encryptionKey, checksumKey, grafanaAdminPassword$/);
     });
 
     it("treats the stack's own secrets like the built-in ones: init generates passwords, asks for external values, rotates", () => {
