@@ -3,11 +3,14 @@
 // every value; the class only creates the children.
 
 import * as pulumi from "@pulumi/pulumi";
+import { enabledDataServices } from "../stacks/sections/crossChecks";
 import { DATA_SERVICES, PlatformConfig, ServiceSpec, migrationName } from "../stacks/types";
 import { AppIngress } from "./ingress";
+import { KAFKA_NAME, Kafka } from "./kafka";
+import { MINIO_METRICS_PATH, MINIO_NAME, MINIO_PORT_NAME, MINIO_ROOT_USER, Minio } from "./minio";
 import { Monitoring, ScrapeTarget } from "./monitoring";
 import { NamespaceGuardrails } from "./namespace";
-import { POSTGRES_BACKUP, POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./networkGraph";
+import { DATA_SERVICE_PORTS, KAFKA_PORT, MINIO_PORT, POSTGRES_BACKUP, POSTGRES_PORT, REDIS_PORT, networkPolicyFor, peerInNamespace } from "./networkGraph";
 import { Dependency, clusterHost, objectLabels, selectorLabels } from "./podSpec";
 import { POSTGRES_NAME, Postgres, connectionUrl as postgresUrl } from "./postgres";
 import { PostgresBackup, backupTarget } from "./postgresBackup";
@@ -67,6 +70,12 @@ export function serviceEnv(cfg: AppConfig, s: ServiceSpec): Record<string, strin
     if (s.uses.includes("redis")) {
         Object.assign(env, { REDIS_HOST: serviceHost(cfg, REDIS_NAME), REDIS_PORT: String(REDIS_PORT) });
     }
+    if (s.uses.includes("kafka")) {
+        env.KAFKA_BOOTSTRAP_SERVERS = `${serviceHost(cfg, KAFKA_NAME)}:${KAFKA_PORT}`;
+    }
+    if (s.uses.includes("minio")) {
+        env.S3_ENDPOINT = `http://${serviceHost(cfg, MINIO_NAME)}:${MINIO_PORT}`;
+    }
     for (const other of cfg.services) {
         if (s.uses.includes(other.name)) {
             env[`${other.name.toUpperCase().replace(/-/g, "_")}_URL`] = `http://${serviceHost(cfg, other.name)}:${other.servicePort}`;
@@ -84,6 +93,10 @@ export function serviceSecretEnv(cfg: AppConfig, s: ServiceSpec, secrets: Readon
     if (s.uses.includes("redis")) {
         env.REDIS_URL = redisUrl(cfg, secrets.redisPassword);
     }
+    if (s.uses.includes("minio")) {
+        env.AWS_ACCESS_KEY_ID = pulumi.output(MINIO_ROOT_USER);
+        env.AWS_SECRET_ACCESS_KEY = secrets.minioRootPassword;
+    }
     for (const [variable, key] of Object.entries(s.secretEnv)) {
         const value = secrets[key];
         if (value === undefined) {
@@ -100,13 +113,8 @@ export function serviceSecretEnv(cfg: AppConfig, s: ServiceSpec, secrets: Readon
 
 /** Init-container waits: data services and other services this one uses, in that order. */
 export function serviceDependencies(cfg: AppConfig, s: ServiceSpec): Dependency[] {
-    const deps: Dependency[] = [];
-    if (s.uses.includes("postgres")) {
-        deps.push({ name: POSTGRES_NAME, host: POSTGRES_NAME, port: POSTGRES_PORT });
-    }
-    if (s.uses.includes("redis")) {
-        deps.push({ name: REDIS_NAME, host: REDIS_NAME, port: REDIS_PORT });
-    }
+    // Each data service's Service is named after it.
+    const deps: Dependency[] = DATA_SERVICES.filter((d) => s.uses.includes(d)).map((d) => ({ name: d, host: d, port: DATA_SERVICE_PORTS[d].port }));
     for (const other of cfg.services) {
         if (s.uses.includes(other.name)) {
             deps.push({ name: other.name, host: other.name, port: other.servicePort });
@@ -123,16 +131,16 @@ export function migrationDependencies(cfg: AppConfig, s: ServiceSpec): Dependenc
     return serviceDependencies(cfg, { ...s, uses: s.uses.filter((u) => (DATA_SERVICES as readonly string[]).includes(u)) });
 }
 
-/** What Prometheus scrapes: services with a metrics path, and the data-service exporters. */
+/** What Prometheus scrapes: services with a metrics path, the data-service exporters, and MinIO's own metrics. */
 export function scrapeTargets(cfg: AppConfig): ScrapeTarget[] {
     const targets: ScrapeTarget[] = cfg.services
         .filter((s) => s.metricsPath !== undefined)
         .map((s) => ({ name: s.name, selector: selectorLabels(cfg.appName, s.name), port: "http", path: s.metricsPath as string }));
-    if (cfg.postgres.enabled) {
-        targets.push({ name: POSTGRES_NAME, selector: selectorLabels(cfg.appName, POSTGRES_NAME), port: "metrics", path: "/metrics" });
-    }
-    if (cfg.redis.enabled) {
-        targets.push({ name: REDIS_NAME, selector: selectorLabels(cfg.appName, REDIS_NAME), port: "metrics", path: "/metrics" });
+    for (const name of enabledDataServices(cfg)) {
+        const metrics = name === MINIO_NAME
+            ? { port: MINIO_PORT_NAME, path: MINIO_METRICS_PATH, service: MINIO_NAME }
+            : { port: "metrics", path: "/metrics" };
+        targets.push({ name, selector: selectorLabels(cfg.appName, name), ...metrics });
     }
     return targets;
 }
@@ -148,6 +156,8 @@ export class App extends pulumi.ComponentResource {
     readonly postgres?: Postgres;
     readonly postgresBackup?: PostgresBackup;
     readonly redis?: Redis;
+    readonly kafka?: Kafka;
+    readonly minio?: Minio;
 
     constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:App", name, {}, opts);
@@ -164,7 +174,7 @@ export class App extends pulumi.ComponentResource {
             labels: { ...objectLabels(cfg.appName, "namespace", cfg.environment) },
             quota: cfg.quota,
             network: cfg.network,
-            holdsData: cfg.postgres.enabled || cfg.redis.enabled,
+            holdsData: enabledDataServices(cfg).length > 0,
         }, { ...parent, aliases: [{ name: cfg.namespace }] });
         // Workloads wait for the quota, default limits and default-deny policy to exist.
         const inNamespace = { parent: this, dependsOn: [guardrails] };
@@ -192,6 +202,20 @@ export class App extends pulumi.ComponentResource {
                 namespace, appName: cfg.appName, spec: cfg.redis, labels: labels(REDIS_NAME),
                 password: secrets.redisPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
                 networkPolicy: networkPolicyFor(cfg, REDIS_NAME),
+            }, inNamespace);
+        }
+        if (cfg.kafka.enabled) {
+            this.kafka = new Kafka(KAFKA_NAME, {
+                namespace, appName: cfg.appName, spec: cfg.kafka, labels: labels(KAFKA_NAME),
+                checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
+                networkPolicy: networkPolicyFor(cfg, KAFKA_NAME),
+            }, inNamespace);
+        }
+        if (cfg.minio.enabled) {
+            this.minio = new Minio(MINIO_NAME, {
+                namespace, appName: cfg.appName, spec: cfg.minio, labels: labels(MINIO_NAME),
+                password: secrets.minioRootPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
+                networkPolicy: networkPolicyFor(cfg, MINIO_NAME),
             }, inNamespace);
         }
 
@@ -233,7 +257,8 @@ export class App extends pulumi.ComponentResource {
             new Monitoring("monitoring", {
                 namespace, namespaceName: cfg.namespace, appName: cfg.appName, labels: labels("monitoring"),
                 scrapeInterval: cfg.monitoring.scrapeInterval, targets: scrapeTargets(cfg), httpServices,
-                postgres: cfg.postgres.enabled, redis: cfg.redis.enabled, thresholds: cfg.monitoring.alerts,
+                postgres: cfg.postgres.enabled, redis: cfg.redis.enabled, kafka: cfg.kafka.enabled, minio: cfg.minio.enabled,
+                thresholds: cfg.monitoring.alerts,
                 dashboardLabel: cfg.monitoring.dashboardLabel, crdsFrom: args.addons.monitoringCrds,
                 jobPods: cfg.services.some((s) => s.migration?.mode === "job"),
             }, { ...inNamespace, aliases: [{ name: `${cfg.appName}-monitoring` }] });

@@ -13,7 +13,13 @@ import { objectMeta } from "./podSpec";
 export interface ServiceMonitorSpec {
     readonly selector: { readonly matchLabels: Readonly<Record<string, string>> };
     readonly namespaceSelector: { readonly matchNames: readonly pulumi.Input<string>[] };
-    readonly endpoints: readonly { readonly port: string; readonly path: string; readonly interval: string; readonly scrapeTimeout?: string }[];
+    readonly endpoints: readonly {
+        readonly port: string;
+        readonly path: string;
+        readonly interval: string;
+        readonly scrapeTimeout?: string;
+        readonly relabelings?: readonly { readonly sourceLabels: readonly string[]; readonly regex: string; readonly action: "keep" }[];
+    }[];
 }
 
 export interface AlertRule {
@@ -36,6 +42,11 @@ export interface ScrapeTarget {
     /** Service port name to scrape. */
     readonly port: string;
     readonly path: string;
+    /**
+     * Scrape only through this Service. For metrics on a port that the workload's headless Service
+     * has too (MinIO's API port): both carry the same labels, so the port alone would scrape twice.
+     */
+    readonly service?: string;
 }
 
 export interface MonitoringArgs {
@@ -50,6 +61,8 @@ export interface MonitoringArgs {
     readonly httpServices: readonly string[];
     readonly postgres: boolean;
     readonly redis: boolean;
+    readonly kafka: boolean;
+    readonly minio: boolean;
     readonly thresholds: AlertThresholds;
     readonly dashboardLabel: string;
     /** Resources that install the monitoring.coreos.com CRDs (the kube-prometheus-stack release). */
@@ -67,7 +80,7 @@ function percent(ratio: number): string {
 }
 
 /** The alert rules, thresholds from config (defaults: the reference system's). */
-export function alertRules(args: Pick<MonitoringArgs, "namespaceName" | "httpServices" | "postgres" | "redis" | "thresholds" | "jobPods">): AlertRule[] {
+export function alertRules(args: Pick<MonitoringArgs, "namespaceName" | "httpServices" | "postgres" | "redis" | "kafka" | "minio" | "thresholds" | "jobPods">): AlertRule[] {
     const t = args.thresholds;
     const ns = `namespace="${args.namespaceName}"`;
     const rules: AlertRule[] = [];
@@ -134,6 +147,27 @@ export function alertRules(args: Pick<MonitoringArgs, "namespaceName" | "httpSer
             },
         );
     }
+    if (args.kafka) {
+        // The exporter's broker count comes from its client's cache and stays 1 after the broker
+        // stops: the broker's readiness (its client port answering, from kube-state-metrics) says
+        // down, and a missing exporter series says nothing is scraped at all.
+        rules.push({
+            alert: "KafkaDown",
+            expr: `kube_statefulset_status_replicas_ready{${ns},statefulset="kafka"} < 1 or absent(kafka_brokers{${ns}})`,
+            for: `${t.kafkaDownMinutes}m`,
+            labels: { severity: "critical" },
+            annotations: { summary: "Kafka is down", description: `The Kafka broker has not been ready, or not been scraped, for ${t.kafkaDownMinutes} minute(s).` },
+        });
+    }
+    if (args.minio) {
+        rules.push({
+            alert: "MinioDown",
+            expr: `minio_cluster_nodes_online_total{${ns}} < 1 or absent(minio_cluster_nodes_online_total{${ns}})`,
+            for: `${t.minioDownMinutes}m`,
+            labels: { severity: "critical" },
+            annotations: { summary: "MinIO is down", description: `MinIO has been unreachable for ${t.minioDownMinutes} minute(s).` },
+        });
+    }
     rules.push(
         {
             alert: "PodCrashLooping",
@@ -192,7 +226,10 @@ export class Monitoring extends pulumi.ComponentResource {
             const spec: ServiceMonitorSpec = {
                 selector: { matchLabels: target.selector },
                 namespaceSelector: { matchNames: [args.namespace] },
-                endpoints: [{ port: target.port, path: target.path, interval: args.scrapeInterval }],
+                endpoints: [{
+                    port: target.port, path: target.path, interval: args.scrapeInterval,
+                    ...(target.service ? { relabelings: [{ sourceLabels: ["__meta_kubernetes_service_name"], regex: target.service, action: "keep" as const }] } : {}),
+                }],
             };
             new k8s.apiextensions.CustomResource(`${name}-${target.name}`, {
                 apiVersion: "monitoring.coreos.com/v1",

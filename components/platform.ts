@@ -73,6 +73,12 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         redisHost: app.redis?.host,
         redisPort: app.redis?.port,
         redisCredentialsSecret: app.redis?.credentialsSecretName,
+        kafkaHost: app.kafka?.host,
+        kafkaPort: app.kafka?.port,
+        minioHost: app.minio?.host,
+        minioPort: app.minio?.port,
+        /** Secret with MINIO_ROOT_USER, MINIO_ROOT_PASSWORD. */
+        minioCredentialsSecret: app.minio?.credentialsSecretName,
         /** Secrets generated into encrypted state because the stack's config had none (run `npm run secrets -- init`). */
         generatedSecrets: secrets.generatedKeys,
         /** IngressClass the app's Ingress uses. */

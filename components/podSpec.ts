@@ -78,6 +78,16 @@ export function execProbe(command: string[], periodSeconds: number, failureThres
     return { exec: { command }, periodSeconds, timeoutSeconds: 5, failureThreshold };
 }
 
+/** A probe that passes when the named container port accepts a TCP connection. */
+export function tcpProbe(port: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
+    return { tcpSocket: { port }, periodSeconds, timeoutSeconds: 5, failureThreshold };
+}
+
+/** A probe that passes when an HTTP GET of `path` on the named container port answers 2xx or 3xx. */
+export function httpGetProbe(path: string, port: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
+    return { httpGet: { path, port }, periodSeconds, timeoutSeconds: 5, failureThreshold };
+}
+
 /** Node disk a container reserves for its logs and writable layer (the root filesystem is read-only). */
 export const EPHEMERAL_REQUEST_MI = 64;
 /** Node disk a container may use for its logs and writable layer before the kubelet evicts the pod. */
@@ -169,10 +179,12 @@ export function exporterContainer(
     image: string,
     port: number,
     env: k8s.types.input.core.v1.EnvVar[],
+    args: string[] = [],
 ): k8s.types.input.core.v1.Container {
     return {
         name,
         image,
+        ...(args.length ? { args } : {}),
         env,
         ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
         securityContext: restrictedContainerSecurityContext(),

@@ -9,7 +9,7 @@ function isDataService(name: string): name is DataServiceName {
 }
 
 /** The data services this stack runs, in DATA_SERVICES order. */
-export function enabledDataServices(cfg: PlatformConfig): DataServiceName[] {
+export function enabledDataServices(cfg: Pick<PlatformConfig, DataServiceName>): DataServiceName[] {
     return DATA_SERVICES.filter((n) => cfg[n].enabled);
 }
 

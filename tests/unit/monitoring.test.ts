@@ -22,7 +22,7 @@ function promqlErrors(expr: string): number[] {
 }
 
 describe("alert rules (pure builder)", () => {
-    const rules = alertRules({ namespaceName: "kaizen-studio", httpServices: ["backend"], postgres: true, redis: true, thresholds: REFERENCE });
+    const rules = alertRules({ namespaceName: "kaizen-studio", httpServices: ["backend"], postgres: true, redis: true, kafka: false, minio: false, thresholds: REFERENCE });
     const ns = 'namespace="kaizen-studio"';
     const be = `${ns},service="backend"`;
 
@@ -50,7 +50,7 @@ describe("alert rules (pure builder)", () => {
 
     it("takes thresholds from config, and alerts per HTTP service with a PascalCase name", () => {
         const custom = alertRules({
-            namespaceName: "shop", httpServices: ["api", "order-service"], postgres: false, redis: false,
+            namespaceName: "shop", httpServices: ["api", "order-service"], postgres: false, redis: false, kafka: false, minio: false,
             thresholds: { ...REFERENCE, errorRateRatio: 0.01, latencyP95Seconds: 0.25, serviceDownMinutes: 3, podNotReadyMinutes: 10 },
         });
         assert.deepEqual(custom.map((r) => r.alert), [
@@ -67,13 +67,35 @@ describe("alert rules (pure builder)", () => {
     });
 
     it("leaves pods of Jobs out of PodNotReady where the namespace keeps finished Job pods (migration Jobs)", () => {
-        const withJobs = alertRules({ namespaceName: "kaizen-studio", httpServices: ["backend"], postgres: true, redis: true, thresholds: REFERENCE, jobPods: true });
+        const withJobs = alertRules({ namespaceName: "kaizen-studio", httpServices: ["backend"], postgres: true, redis: true, kafka: false, minio: false, thresholds: REFERENCE, jobPods: true });
         assert.deepEqual(withJobs.map((r) => r.alert), rules.map((r) => r.alert));
         const notReady = withJobs.find((r) => r.alert === "PodNotReady");
         assert.equal(notReady?.expr,
             `sum by (pod) (kube_pod_status_ready{${ns},condition="false"} * on (namespace, pod) group_left max by (namespace, pod) (kube_pod_owner{${ns},owner_kind!="Job"})) > 0`);
         assert.deepEqual(promqlErrors(notReady?.expr ?? ""), []);
         assert.deepEqual(withJobs.filter((r) => r.alert !== "PodNotReady"), rules.filter((r) => r.alert !== "PodNotReady"));
+    });
+
+    it("alerts when Kafka's broker is not ready or not scraped, and when MinIO is not up, after their own thresholds", () => {
+        const data = alertRules({
+            namespaceName: "dreamseed", httpServices: [], postgres: false, redis: false, kafka: true, minio: true,
+            thresholds: { ...REFERENCE, kafkaDownMinutes: 3, minioDownMinutes: 2 },
+        });
+        const n = 'namespace="dreamseed"';
+        assert.deepEqual(data.map((r) => [r.alert, r.expr, r.for, r.labels.severity]), [
+            ["KafkaDown", `kube_statefulset_status_replicas_ready{${n},statefulset="kafka"} < 1 or absent(kafka_brokers{${n}})`, "3m", "critical"],
+            ["MinioDown", `minio_cluster_nodes_online_total{${n}} < 1 or absent(minio_cluster_nodes_online_total{${n}})`, "2m", "critical"],
+            ["PodCrashLooping", `increase(kube_pod_container_status_restarts_total{${n}}[15m]) > 3`, "5m", "warning"],
+            ["PodNotReady", `sum by (pod) (kube_pod_status_ready{${n},condition="false"}) > 0`, "5m", "warning"],
+        ]);
+        assert.deepEqual(data.slice(0, 2).map((r) => [r.annotations.summary, r.annotations.description]), [
+            ["Kafka is down", "The Kafka broker has not been ready, or not been scraped, for 3 minute(s)."],
+            ["MinIO is down", "MinIO has been unreachable for 2 minute(s)."],
+        ]);
+        for (const r of data) {
+            assert.deepEqual(promqlErrors(r.expr), [], `${r.alert}: ${r.expr}`);
+        }
+        assert.equal(rules.some((r) => r.alert === "KafkaDown" || r.alert === "MinioDown"), false, "none without them");
     });
 
     it("writes only expressions the PromQL grammar parses", () => {
