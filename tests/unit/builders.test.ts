@@ -1,8 +1,10 @@
 // The workload spec builders on their own, without mocks, fed the prod stack's validated config:
-// the HPA, the web Deployment, PostgreSQL's StatefulSet, Redis's Deployment, the namespace's quota
-// and limits. Exact values, including what must be absent.
+// the HPA, the web Deployment, PostgreSQL's StatefulSet, Redis's Deployment, Kafka's and MinIO's
+// StatefulSets, the namespace's quota and limits. Exact values, including what must be absent.
 
 import * as assert from "assert/strict";
+import { KAFKA_CLUSTER_ID, LOG4J2_YAML, START_COMMAND, kafkaConfig, statefulSetSpec as kafkaStatefulSetSpec } from "../../components/kafka";
+import { bucketsCommand, credentials as minioCredentials, statefulSetSpec as minioStatefulSetSpec } from "../../components/minio";
 import { limitRangeSpec, resourceQuotaSpec } from "../../components/namespace";
 import { connectionUrl as postgresUrl, PASSWORD_SYNC_COMMAND, SHM_SIZE, statefulSetSpec } from "../../components/postgres";
 import {
@@ -51,6 +53,8 @@ const backendContainer = (name: string, command: string[], args?: string[]) => (
     securityContext: RESTRICTED,
     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
 });
+/** The prod stack with Kafka and MinIO on, as seed 003 (DreamSeed) runs them beside PostgreSQL and Redis. */
+const prodWithData = resolveConfig("prod", { ...stackConfig("prod"), kafka: { enabled: true }, minio: { enabled: true, buckets: ["uploads", "reports.2024"] } }, secrets);
 const dataArgs = { namespace: "kaizen-studio", appName: "kaizen-studio", labels: { tier: "data" }, checksumKey: "k", exporter: true, networkPolicy: { podSelector: {} } };
 // The builders return Pulumi input types (each field may be an Output); these tests read plain values.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -427,6 +431,174 @@ describe("workload spec builders (pure)", () => {
                 assert.match(backupFileProblem(bad, "kaizen_studio") ?? "", /is not the file name of a dump in the backup volume/, bad);
             }
         });
+    });
+
+    it("builds Kafka's StatefulSet: one KRaft node on a retained 10Gi claim, started directly from the ConfigMap, an exporter on loopback", () => {
+        const selector = { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "kafka" };
+        const labels = { tier: "data", ...selector };
+        const tmp = { name: "tmp", emptyDir: { sizeLimit: "256Mi" } };
+        assert.deepEqual(plain(kafkaStatefulSetSpec({ ...dataArgs, spec: prodWithData.kafka }, "c")), {
+            serviceName: "kafka-headless",
+            replicas: 1,
+            selector: { matchLabels: selector },
+            updateStrategy: { type: "RollingUpdate" },
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            template: {
+                metadata: { labels, annotations: { "checksum/config": "c" } },
+                spec: {
+                    automountServiceAccountToken: false,
+                    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } },
+                    terminationGracePeriodSeconds: 60,
+                    containers: [
+                        {
+                            name: "kafka",
+                            image: "apache/kafka:4.1.1",
+                            command: START_COMMAND,
+                            ports: [{ name: "kafka", containerPort: 9092, protocol: "TCP" }],
+                            env: [
+                                { name: "KAFKA_LOG4J_OPTS", value: "-Dlog4j2.configurationFile=/etc/kafka/log4j2.yaml" },
+                                { name: "LOG_DIR", value: "/tmp/kafka-logs" },
+                                { name: "EXTRA_ARGS", value: "-name kafkaServer" },
+                                { name: "KAFKA_HEAP_OPTS", value: "-XX:InitialRAMPercentage=50.0 -XX:MaxRAMPercentage=50.0" },
+                            ],
+                            resources: {
+                                requests: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "64Mi" },
+                                limits: { cpu: "2000m", memory: "2Gi", "ephemeral-storage": "512Mi" },
+                            },
+                            securityContext: RESTRICTED,
+                            startupProbe: { tcpSocket: { port: "kafka" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 30 },
+                            livenessProbe: { tcpSocket: { port: "kafka" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+                            readinessProbe: { tcpSocket: { port: "kafka" }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+                            volumeMounts: [
+                                { name: "data", mountPath: "/var/lib/kafka/data" },
+                                { name: "config", mountPath: "/etc/kafka", readOnly: true },
+                                { name: "tmp", mountPath: "/tmp" },
+                            ],
+                        },
+                        {
+                            name: "kafka-exporter",
+                            image: "danielqsj/kafka-exporter:v1.9.0",
+                            args: ["--kafka.server=127.0.0.1:9094", "--kafka.version=4.0.0"],
+                            env: [],
+                            ports: [{ name: "metrics", containerPort: 9308, protocol: "TCP" }],
+                            securityContext: RESTRICTED,
+                            resources: {
+                                requests: { cpu: "10m", memory: "32Mi", "ephemeral-storage": "64Mi" },
+                                limits: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" },
+                            },
+                            livenessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5 },
+                            readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 15, timeoutSeconds: 5 },
+                        },
+                    ],
+                    volumes: [{ name: "config", configMap: { name: "kafka-config" } }, tmp],
+                },
+            },
+            volumeClaimTemplates: [{ metadata: { name: "data", labels }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } } }],
+        });
+        assert.deepEqual(START_COMMAND, ["sh", "-c",
+            `/opt/kafka/bin/kafka-storage.sh format --ignore-formatted --cluster-id ${KAFKA_CLUSTER_ID} --config /etc/kafka/server.properties && ` +
+            "exec /opt/kafka/bin/kafka-server-start.sh /etc/kafka/server.properties"]);
+        // A cluster id is 16 bytes in URL-safe base64 without padding.
+        assert.equal(Buffer.from(KAFKA_CLUSTER_ID, "base64url").length, 16);
+        assert.equal(Buffer.from(KAFKA_CLUSTER_ID, "base64url").toString("base64url"), KAFKA_CLUSTER_ID);
+        const withoutExporter = plain(kafkaStatefulSetSpec({ ...dataArgs, exporter: false, spec: { ...prodWithData.kafka, storageClass: "fast-ssd" } }, "c"));
+        assert.deepEqual(withoutExporter.template.spec.containers.map((c: { name: string }) => c.name), ["kafka"]);
+        assert.equal(withoutExporter.volumeClaimTemplates[0].spec.storageClassName, "fast-ssd");
+    });
+
+    it("configures Kafka as one broker and controller: clients through the Service, everything else on loopback", () => {
+        assert.deepEqual(kafkaConfig("kafka.dreamseed.svc.cluster.local"), {
+            "server.properties": [
+                "process.roles=broker,controller",
+                "node.id=1",
+                "controller.quorum.voters=1@127.0.0.1:9093",
+                "controller.listener.names=CONTROLLER",
+                "listeners=CLIENT://:9092,LOCAL://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+                "advertised.listeners=CLIENT://kafka.dreamseed.svc.cluster.local:9092,LOCAL://127.0.0.1:9094",
+                "listener.security.protocol.map=CLIENT:PLAINTEXT,LOCAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=LOCAL",
+                "log.dirs=/var/lib/kafka/data/logs",
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "",
+            ].join("\n"),
+            "log4j2.yaml": LOG4J2_YAML,
+        });
+        // The logging config: a console appender and nothing that writes files.
+        assert.equal(LOG4J2_YAML.includes("File"), false);
+        assert.match(LOG4J2_YAML, /^ {4}Console:\n {6}name: STDOUT$/m);
+    });
+
+    it("builds MinIO's StatefulSet: one server on a retained claim, console off, public metrics only with monitoring, the bucket hook", () => {
+        const selector = { "app.kubernetes.io/name": "kaizen-studio", "app.kubernetes.io/component": "minio" };
+        const labels = { tier: "data", ...selector };
+        const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: "s3" }, periodSeconds, timeoutSeconds: 5, failureThreshold });
+        const cred = (name: string, key = name) => ({ name, valueFrom: { secretKeyRef: { name: "minio-credentials", key } } });
+        assert.deepEqual(plain(minioStatefulSetSpec({ ...dataArgs, spec: prodWithData.minio, password: "p" }, "s")), {
+            serviceName: "minio-headless",
+            replicas: 1,
+            selector: { matchLabels: selector },
+            updateStrategy: { type: "RollingUpdate" },
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            template: {
+                metadata: { labels, annotations: { "checksum/secret": "s" } },
+                spec: {
+                    automountServiceAccountToken: false,
+                    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" } },
+                    containers: [{
+                        name: "minio",
+                        image: "minio/minio:RELEASE.2025-09-07T16-13-09Z",
+                        command: ["minio"],
+                        args: ["server", "/data", "--address", ":9000", "--certs-dir", "/tmp/certs"],
+                        ports: [{ name: "s3", containerPort: 9000, protocol: "TCP" }],
+                        env: [
+                            cred("MINIO_ROOT_USER"),
+                            cred("MINIO_ROOT_PASSWORD"),
+                            { name: "MINIO_BROWSER", value: "off" },
+                            { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" },
+                            { name: "MC_CONFIG_DIR", value: "/tmp/.mc" },
+                            cred("MC_HOST_local"),
+                        ],
+                        resources: {
+                            requests: { cpu: "250m", memory: "512Mi", "ephemeral-storage": "64Mi" },
+                            limits: { cpu: "1000m", memory: "2Gi", "ephemeral-storage": "512Mi" },
+                        },
+                        securityContext: RESTRICTED,
+                        startupProbe: probe("/minio/health/live", 5, 30),
+                        livenessProbe: probe("/minio/health/live", 10, 3),
+                        readinessProbe: probe("/minio/health/ready", 5, 3),
+                        lifecycle: { postStart: { exec: { command: bucketsCommand(["uploads", "reports.2024"]) } } },
+                        volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "tmp", mountPath: "/tmp" }],
+                    }],
+                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                },
+            },
+            volumeClaimTemplates: [{ metadata: { name: "data", labels }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } } }],
+        });
+        // No buckets and no monitoring: no hook, no mc settings, metrics behind authentication.
+        const bare = plain(minioStatefulSetSpec({ ...dataArgs, exporter: false, spec: { ...prodWithData.minio, buckets: [] }, password: "p" }, "s")).template.spec.containers[0];
+        assert.equal("lifecycle" in bare, false);
+        assert.deepEqual(bare.env.map((e: { name: string }) => e.name), ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MINIO_BROWSER"]);
+    });
+
+    it("creates MinIO's buckets with mc over loopback, retrying for as long as the startup probe waits", () => {
+        assert.deepEqual(bucketsCommand(["uploads", "reports.2024"]), ["sh", "-c",
+            "i=0; while [ $i -lt 30 ]; do mc mb --ignore-existing local/uploads local/reports.2024 && exit 0; " +
+            "i=$((i + 1)); sleep 5; done; echo 'bucket creation failed' >&2; exit 1"]);
+        const c = plain(minioStatefulSetSpec({ ...dataArgs, spec: prodWithData.minio, password: "p" }, "s")).template.spec.containers[0];
+        assert.ok(30 * 5 >= c.startupProbe.periodSeconds * c.startupProbe.failureThreshold);
+        // mc's address of the server carries the credentials URL-encoded, so any password parses.
+        assert.deepEqual(minioCredentials("p@ss:w/rd#?%", ["uploads"]), {
+            MINIO_ROOT_USER: "minio",
+            MINIO_ROOT_PASSWORD: "p@ss:w/rd#?%",
+            MC_HOST_local: "http://minio:p%40ss%3Aw%2Frd%23%3F%25@127.0.0.1:9000",
+        });
+        const url = new URL(minioCredentials("p@ss:w/rd#?%", ["uploads"]).MC_HOST_local);
+        assert.equal(decodeURIComponent(url.password), "p@ss:w/rd#?%");
+        assert.deepEqual(minioCredentials("p", []), { MINIO_ROOT_USER: "minio", MINIO_ROOT_PASSWORD: "p" });
     });
 
     it("URL-encodes credentials in connection URLs", () => {

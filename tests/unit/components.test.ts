@@ -2,9 +2,11 @@
 // contexts, probes, volumes, the NetworkPolicy graph, ingress, data services and monitoring objects.
 
 import * as assert from "assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { routedService } from "../../components/ingress";
 import { BACKUP_COMMAND } from "../../components/postgresBackup";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap, valueOf } from "./harness";
+import { K8sObject, violations } from "../../policy/rules";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, runWithKafkaAndMinio, stackConfig, unwrap, valueOf } from "./harness";
 
 const T = {
     deployment: "kubernetes:apps/v1:Deployment",
@@ -888,5 +890,151 @@ describe("migrations (services.<name>.migration, on the prod stack)", () => {
                 assert.deepEqual(init.filter((n) => !n.startsWith("wait-for-")), [], `${stack} ${d.name}`);
             }
         }
+    });
+});
+
+describe("Kafka and MinIO (prod, with the seed 003 data services on)", () => {
+    let p: Program;
+    before(async () => {
+        p = await runWithKafkaAndMinio();
+    });
+    const policy = (name: string) => p.get(T.netpol, name).inputs.spec;
+    const from = (component: string) => ({ podSelector: { matchLabels: sel(component) } });
+
+    it("runs Kafka behind headless and ClusterIP Services on 9092, its exporter's 9308 on the ClusterIP one only", () => {
+        assert.deepEqual(p.get(T.service, "kafka").inputs.spec, {
+            type: "ClusterIP", selector: sel("kafka"),
+            ports: [{ name: "kafka", port: 9092, targetPort: "kafka", protocol: "TCP" }, { name: "metrics", port: 9308, targetPort: "metrics", protocol: "TCP" }],
+        });
+        assert.deepEqual(p.get(T.service, "kafka-headless").inputs.spec, {
+            clusterIP: "None", selector: sel("kafka"), ports: [{ name: "kafka", port: 9092, targetPort: "kafka", protocol: "TCP" }], publishNotReadyAddresses: true,
+        });
+        assert.equal(p.get(T.statefulSet, "kafka").inputs.spec.serviceName, "kafka-headless");
+        const config = p.get(T.configMap, "kafka-config").inputs.data["server.properties"];
+        assert.match(config, /^advertised\.listeners=CLIENT:\/\/kafka\.kaizen-studio\.svc\.cluster\.local:9092,LOCAL:\/\/127\.0\.0\.1:9094$/m);
+        assert.match(p.get(T.statefulSet, "kafka").inputs.spec.template.metadata.annotations["checksum/config"], /^[0-9a-f]{64}$/);
+    });
+
+    it("runs MinIO behind headless and ClusterIP Services on 9000, with no metrics port of its own", () => {
+        const s3 = { name: "s3", port: 9000, targetPort: "s3", protocol: "TCP" };
+        assert.deepEqual(p.get(T.service, "minio").inputs.spec, { type: "ClusterIP", selector: sel("minio"), ports: [s3] });
+        assert.deepEqual(p.get(T.service, "minio-headless").inputs.spec, { clusterIP: "None", selector: sel("minio"), ports: [s3], publishNotReadyAddresses: true });
+    });
+
+    it("admits Kafka only from the services that use it, and its exporter only from Prometheus", () => {
+        assert.deepEqual(policy("kafka"), {
+            podSelector: { matchLabels: sel("kafka") },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [
+                { from: [from("backend")], ports: [{ protocol: "TCP", port: 9092 }] },
+                { from: [from("worker")], ports: [{ protocol: "TCP", port: 9092 }] },
+                { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9308 }] },
+            ],
+        });
+        assert.deepEqual(policy("worker").egress, [{ to: [from("kafka")], ports: [{ protocol: "TCP", port: 9092 }] }]);
+    });
+
+    it("admits MinIO only from the backend, and Prometheus on its API port, where MinIO serves its metrics", () => {
+        assert.deepEqual(policy("minio"), {
+            podSelector: { matchLabels: sel("minio") },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [
+                { from: [from("backend")], ports: [{ protocol: "TCP", port: 9000 }] },
+                { from: [PROMETHEUS], ports: [{ protocol: "TCP", port: 9000 }] },
+            ],
+        });
+        assert.deepEqual(policy("backend").egress.slice(2, 4), [
+            { to: [from("kafka")], ports: [{ protocol: "TCP", port: 9092 }] },
+            { to: [from("minio")], ports: [{ protocol: "TCP", port: 9000 }] },
+        ]);
+    });
+
+    it("keeps MinIO's root credentials in a Secret, and gives Kafka none", async () => {
+        assert.equal(p.find(T.secret, "kafka-credentials"), undefined);
+        const data = unwrap(p.get(T.secret, "minio-credentials").inputs.stringData);
+        assert.equal(data.secret, true);
+        assert.deepEqual(data.value, {
+            MINIO_ROOT_USER: "minio", MINIO_ROOT_PASSWORD: FAKE_SECRETS.minioRootPassword,
+            MC_HOST_local: `http://minio:${FAKE_SECRETS.minioRootPassword}@127.0.0.1:9000`,
+        });
+        assert.equal(p.get(T.statefulSet, "minio").inputs.spec.template.metadata.annotations["checksum/secret"].length, 64);
+        assert.equal("checksum/secret" in p.get(T.statefulSet, "kafka").inputs.spec.template.metadata.annotations, false);
+    });
+
+    it("starts each StatefulSet after its NetworkPolicy, headless Service and config or credentials, protected in prod", () => {
+        assert.deepEqual(p.dependsOn(p.get(T.statefulSet, "kafka")), [`${T.configMap} kafka-config`, `${T.service} kafka-headless`, `${T.netpol} kafka`]);
+        assert.deepEqual(p.dependsOn(p.get(T.statefulSet, "minio")), [`${T.secret} minio-credentials`, `${T.service} minio-headless`, `${T.netpol} minio`]);
+        for (const name of ["kafka", "minio"]) {
+            assert.equal(p.get(T.statefulSet, name).opts.protect, true, name);
+            assert.deepEqual(p.dependsOn(p.get(`platform:app:${name === "kafka" ? "Kafka" : "Minio"}`, name)), ["platform:app:NamespaceGuardrails namespace"], name);
+            assert.equal(p.get(T.statefulSet, name).inputs.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "10Gi");
+        }
+    });
+
+    it("gives their users KAFKA_BOOTSTRAP_SERVERS and S3_ENDPOINT in the ConfigMap, the S3 keys in the Secret, and waits for them", () => {
+        const config = (name: string) => p.get(T.configMap, `${name}-config`).inputs.data;
+        assert.equal(config("backend").KAFKA_BOOTSTRAP_SERVERS, "kafka.kaizen-studio.svc.cluster.local:9092");
+        assert.equal(config("backend").S3_ENDPOINT, "http://minio.kaizen-studio.svc.cluster.local:9000");
+        assert.equal(config("worker").KAFKA_BOOTSTRAP_SERVERS, "kafka.kaizen-studio.svc.cluster.local:9092");
+        assert.equal("S3_ENDPOINT" in config("worker"), false);
+        assert.equal("KAFKA_BOOTSTRAP_SERVERS" in config("frontend") || "S3_ENDPOINT" in config("frontend"), false);
+        const secret = unwrap(p.get(T.secret, "backend-secrets").inputs.stringData);
+        assert.equal(secret.secret, true);
+        assert.equal(secret.value.AWS_ACCESS_KEY_ID, "minio");
+        assert.equal(secret.value.AWS_SECRET_ACCESS_KEY, FAKE_SECRETS.minioRootPassword);
+        assert.equal(p.find(T.secret, "worker-secrets"), undefined, "Kafka brings no secret");
+        const init = (name: string) => podSpec(p.get(T.deployment, name)).initContainers;
+        assert.deepEqual(init("backend").map((c: { name: string }) => c.name), ["wait-for-postgres", "wait-for-redis", "wait-for-kafka", "wait-for-minio"]);
+        assert.deepEqual(init("worker").map((c: { command: string[] }) => c.command), [
+            ["sh", "-c", "until nc -z -w 2 kafka 9092; do echo \"waiting for kafka:9092\"; sleep 2; done"],
+        ]);
+        assert.equal(init("backend")[3].command[2].startsWith("until nc -z -w 2 minio 9000;"), true);
+    });
+
+    it("scrapes Kafka's exporter and MinIO's own endpoint (through its ClusterIP Service only), and alerts when either is down", () => {
+        const monitors = p.all(T.serviceMonitor).map((r) => [r.inputs.metadata.name, r.inputs.spec.selector.matchLabels, r.inputs.spec.endpoints]);
+        assert.deepEqual(monitors.slice(3), [
+            ["kafka", sel("kafka"), [{ port: "metrics", path: "/metrics", interval: "30s" }]],
+            ["minio", sel("minio"), [{
+                port: "s3", path: "/minio/v2/metrics/cluster", interval: "30s",
+                relabelings: [{ sourceLabels: ["__meta_kubernetes_service_name"], regex: "minio", action: "keep" }],
+            }]],
+        ]);
+        assert.deepEqual(monitors.slice(0, 3).map((m) => m[0]), ["backend", "postgres", "redis"]);
+        const rules = p.get(T.prometheusRule, "monitoring-alerts").inputs.spec.groups[0].rules.map((r: { alert: string; for: string }) => [r.alert, r.for]);
+        assert.deepEqual(rules.slice(7, 9), [["KafkaDown", "1m"], ["MinioDown", "1m"]]);
+        assert.equal(rules.length, 11);
+    });
+
+    it("exports Kafka's and MinIO's host and port and MinIO's credentials Secret, none of them secret", async () => {
+        const e = p.exports;
+        assert.equal(await valueOf(e.kafkaHost), "kafka.kaizen-studio.svc.cluster.local");
+        assert.equal(e.kafkaPort, 9092);
+        assert.equal(await valueOf(e.minioHost), "minio.kaizen-studio.svc.cluster.local");
+        assert.equal(e.minioPort, 9000);
+        assert.equal(await valueOf(e.minioCredentialsSecret), "minio-credentials");
+        for (const name of ["kafkaHost", "minioHost", "minioCredentialsSecret"]) {
+            assert.equal(await pulumi.isSecret(pulumi.output(e[name])), false, name);
+        }
+    });
+
+    it("nests both under the App and passes the policy pack", () => {
+        for (const [type, name] of [["Kafka", "kafka"], ["Minio", "minio"]]) {
+            const component = p.get(`platform:app:${type}`, name);
+            assert.equal(p.resources.find((r) => r.resource !== undefined && r.resource === component.opts.parent)?.type, "platform:app:App");
+            assert.equal(p.get(T.statefulSet, name).opts.parent, component.resource);
+        }
+        const objects = p.resources.filter((r) => r.inputs?.kind).map((r) => r.inputs as K8sObject);
+        assert.deepEqual(violations(objects), []);
+    });
+
+    it("keeps the namespace on destroy when only Kafka holds data", async () => {
+        const c = stackConfig("dev");
+        c.postgres = { enabled: false };
+        c.redis = { enabled: false };
+        c.kafka = { enabled: true };
+        (c.services as Record<string, { uses: string[] }>).backend.uses = ["kafka"];
+        const q = await runProgram("dev", c);
+        assert.equal(q.get("kubernetes:core/v1:Namespace", "namespace").opts.retainOnDelete, true);
     });
 });

@@ -649,6 +649,77 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "quota.requestsStorage: \"200Gi\" is not allowed: must hold the stack's volume claims (210Gi: 100Gi + 10Gi + 100Gi)",
     },
     ...migrationRefusals(),
+    // Kafka and MinIO (seed 003): single-node data services like the others.
+    {
+        what: "a use of Kafka while it is off", stack: "dev",
+        edit: (c) => { svc(c, "backend").uses.push("kafka"); },
+        problem: "services.backend.uses: \"kafka\" is not allowed: needs kafka.enabled: true",
+    },
+    {
+        what: "two Kafka replicas", stack: "staging",
+        edit: (c) => { c.kafka = { enabled: true, replicas: 2 }; },
+        problem: "kafka.replicas: 2 is not allowed: must be 1: Kafka here is a single broker and controller (one writer on a ReadWriteOnce volume), and a second replica would be a second writer on the same data " +
+            "or a replica with an empty volume. Scale the services that use it instead; for high availability use a replicated cluster run by an operator such as Strimzi, or a managed Kafka",
+    },
+    {
+        what: "autoscaling on MinIO", stack: "prod",
+        edit: (c) => { c.minio = { enabled: true, autoscaling: { minReplicas: 1, maxReplicas: 4 } }; },
+        problem: "minio.autoscaling: {\"minReplicas\":1,\"maxReplicas\":4} is not allowed: MinIO here is a single server (one writer on a ReadWriteOnce volume) and cannot autoscale: " +
+            "an HPA would start a second writer on the same data or a replica with an empty volume. Scale the services that use it instead; for high availability use a distributed MinIO run by its operator, or a managed object store",
+    },
+    {
+        what: "a bucket name with upper case and '_'", stack: "dev",
+        edit: (c) => { c.minio = { enabled: true, buckets: ["uploads", "User_Files"] }; },
+        problem: "minio.buckets: \"User_Files\" is not allowed: must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit, " +
+            "without '..', '.-' or '-.', not an IP address, not starting with 'xn--' or 'sthree-', not ending with '-s3alias' or '--ol-s3'",
+    },
+    {
+        what: "a bucket listed twice", stack: "dev",
+        edit: (c) => { c.minio = { enabled: true, buckets: ["uploads", "reports", "uploads"] }; },
+        problem: "minio.buckets: \"uploads\" is not allowed: must be listed once",
+    },
+    {
+        what: "an exporter image for MinIO, which serves its own metrics", stack: "dev",
+        edit: (c) => { c.minio = { enabled: true, exporterImage: "minio/exporter:1.0.0" }; },
+        problem: "minio.exporterImage: \"minio/exporter:1.0.0\" is not allowed: unknown key; known keys here: buckets, enabled, image, protect, replicas, resources, runAsUser, storageClass, storageSize",
+    },
+    {
+        what: "a Kafka minor-version tag in staging", stack: "staging",
+        edit: (c) => { c.kafka = { enabled: true, image: "apache/kafka:4.1" }; },
+        problem: "kafka.image: \"apache/kafka:4.1\" is not allowed: must name an exact Kafka release in this environment (a tag such as 4.1.1, or a digest): '4.1' moves to every new release",
+    },
+    {
+        what: "MinIO's latest tag in prod", stack: "prod",
+        edit: (c) => { c.minio = { enabled: true, image: "minio/minio:latest" }; },
+        problem: "minio.image: \"minio/minio:latest\" is not allowed: must be pinned to a version tag or digest in this environment (not 'latest', not untagged)",
+    },
+    {
+        what: "a claim quota below four data services' claims", stack: "dev",
+        edit: (c) => { c.kafka = { enabled: true }; c.minio = { enabled: true }; c.quota = { persistentVolumeClaims: 3 }; },
+        problem: "quota.persistentVolumeClaims: 3 is not allowed: must hold the stack's 4 volume claims (PostgreSQL, Redis, Kafka and MinIO data)",
+    },
+    {
+        // Kafka's and MinIO's containers count, MinIO without an exporter: 1880m, not 1890m.
+        what: "a CPU quota below the stack with Kafka and MinIO", stack: "dev",
+        edit: (c) => { c.kafka = { enabled: true }; c.minio = { enabled: true }; c.quota = { requestsCpu: "1" }; },
+        problem: "quota.requestsCpu: \"1\" is not allowed: must hold the workloads' CPU requests at full scale plus one rollout surge pod each " +
+            "(1880m: backend 4 pods, frontend 2 pods, postgres 1 pods, redis 1 pods, kafka 1 pods, minio 1 pods); raise it or lower replicas/maxReplicas",
+    },
+    {
+        what: "a service named like Kafka's headless Service", stack: "dev",
+        edit: (c) => { c.kafka = { enabled: true }; (c.services as Raw)["kafka-headless"] = { image: "example/api:1.0.0" }; },
+        problem: "services.kafka-headless: \"kafka-headless\" is not allowed: must not produce the Service name 'kafka-headless', which the program uses for its own object",
+    },
+    {
+        what: "a service named minio", stack: "dev",
+        edit: (c) => { (c.services as Raw).minio = { image: "example/api:1.0.0" }; },
+        problem: "services.minio: \"minio\" is not allowed: 'postgres', 'redis', 'kafka' and 'minio' are reserved for the data services",
+    },
+    {
+        what: "a Kafka down alert after zero minutes", stack: "dev",
+        edit: (c) => { (c.monitoring as Raw).alerts = { kafkaDownMinutes: 0 }; },
+        problem: "monitoring.alerts.kafkaDownMinutes: 0 is not allowed: must be an integer from 1 to 2147483647",
+    },
 ];
 
 /** Refusals of `services.<name>.migration` (seed 003's Job, seed 004's init container). */
@@ -843,6 +914,46 @@ describe("config validation", () => {
         assert.match(problems[0], /^postgres\.autoscale: true is not allowed: unknown key; known keys here: /);
         assert.equal(problems[0].includes("autoscaling"), false, problems[0]);
         assert.ok(problems[0].includes("replicas"), problems[0]);
+    });
+
+    it("reads Kafka's and MinIO's defaults: off, exact images, 10Gi, protected in prod, their images' users, no buckets", () => {
+        const dev = resolveConfig("dev", stackConfig("dev"), ALL_SECRETS);
+        const prod = resolveConfig("prod", stackConfig("prod"), ALL_SECRETS);
+        assert.deepEqual(dev.kafka, {
+            enabled: false, image: "apache/kafka:4.1.1", exporterImage: "danielqsj/kafka-exporter:v1.9.0", storageSize: "10Gi", storageClass: "",
+            resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "2Gi" } }, protect: false, runAsUser: 1000,
+        });
+        assert.deepEqual(dev.minio, {
+            enabled: false, image: "minio/minio:RELEASE.2025-09-07T16-13-09Z", storageSize: "10Gi", storageClass: "",
+            resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "2Gi" } }, protect: false, runAsUser: 1000, buckets: [],
+        });
+        assert.equal(prod.kafka.protect, true);
+        assert.equal(prod.minio.protect, true);
+        assert.equal(prod.kafka.image, dev.kafka.image, "no moving tag to fall back to in dev");
+    });
+
+    it("takes S3 bucket names and refuses what S3 or MinIO would", () => {
+        const problems = (bucket: string) => problemsOf("dev", edited("dev", (c) => { c.minio = { enabled: true, buckets: [bucket] }; }));
+        for (const ok of ["abc", "uploads", "reports.2024", "a-b.c-d", "0-9", "x".repeat(63)]) {
+            assert.deepEqual(problems(ok), [], ok);
+        }
+        for (const bad of ["ab", "x".repeat(64), "-uploads", "uploads-", "up..loads", "up.-loads", "up-.loads", "192.168.1.10", "xn--uploads", "sthree-uploads",
+            "uploads-s3alias", "uploads--ol-s3", "up loads", "Uploads", "up_loads", ""]) {
+            assert.equal(problems(bad).length, 1, bad);
+            assert.match(problems(bad)[0], /^minio\.buckets: .* is not allowed: must be an S3 bucket name/, bad);
+        }
+    });
+
+    it("requires the MinIO root password in prod only when MinIO is on", () => {
+        const without = { set: Object.keys(FAKE_SECRETS).filter((k) => k !== "minioRootPassword"), plaintext: [] };
+        assert.deepEqual(problemsOf("prod", stackConfig("prod"), without), []);
+        assert.deepEqual(problemsOf("prod", edited("prod", (c) => { c.minio = { enabled: true }; }), without), [
+            "minioRootPassword: is required (this stack has secrets.requireConfigured: true): run 'npm run secrets -- init --stack prod'",
+        ]);
+        assert.deepEqual(problemsOf("dev", edited("dev", (c) => { c.minio = { enabled: true }; }), { set: [], plaintext: [] }), [], "dev generates it");
+        assert.deepEqual(problemsOf("dev", edited("dev", (c) => { svc(c, "backend").secretEnv.push({ name: "S3_KEY", from: "minioRootPassword" }); })), [
+            "services.backend.secretEnv[2].from: \"minioRootPassword\" is not allowed: must be a secret this stack has; minioRootPassword is the MinIO root password, the S3 secret key of the services that use minio",
+        ]);
     });
 
     it("lets dev fall back to generated secrets", () => {
@@ -1063,6 +1174,27 @@ describe("config validation", () => {
                 return true;
             });
             assert.deepEqual(lastRun.resources.filter((r) => r.type.startsWith("kubernetes:")), []);
+        });
+
+        it("names every data service a move or rename would leave behind, and the StatefulSets a rename would need to replace", () => {
+            const all = resolveConfig("dev", edited("dev", (c) => { c.kafka = { enabled: true }; c.minio = { enabled: true }; }), ALL_SECRETS);
+            assert.deepEqual(identityChangeProblems(all, { namespace: "elsewhere" }), [
+                "namespace: \"kaizen-studio-dev\" is not allowed: this stack's PostgreSQL, Redis, Kafka and MinIO data is in namespace \"elsewhere\", " +
+                "and moving would start them on new, empty volumes while the data stays behind. Keep namespace \"elsewhere\" " +
+                "(set it explicitly when renaming appName, which derives the default), or move the data deliberately (README: Operations, \"Moving a stack to another namespace\")",
+            ]);
+            assert.deepEqual(identityChangeProblems(all, { appName: "kaizen" }), [
+                "appName: \"kaizen-studio\" is not allowed: the PostgreSQL, Kafka and MinIO StatefulSets select their pods by appName (\"kaizen\"), " +
+                "a field Kubernetes does not let change, and the Kubernetes provider cannot preview the StatefulSets' replacement " +
+                "(pulumi/pulumi-kubernetes#3984). Keep appName \"kaizen\", or move the data deliberately (README: Operations, \"Moving a stack to another namespace\")",
+            ]);
+            const kafkaOnly = resolveConfig("dev", edited("dev", (c) => {
+                c.postgres = { enabled: false };
+                c.redis = { enabled: false };
+                c.kafka = { enabled: true };
+                svc(c, "backend").uses = ["kafka"];
+            }), ALL_SECRETS);
+            assert.match(identityChangeProblems(kafkaOnly, { appName: "kaizen" })[0], /^appName: "kaizen-studio" is not allowed: the Kafka StatefulSet selects its pods by appName .* the StatefulSet's replacement /);
         });
 
         it("allows anything on a first update, and the same names on later ones", () => {

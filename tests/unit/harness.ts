@@ -9,6 +9,7 @@ export * from "../../scripts/lib/mockRun";
 export const FAKE_SECRETS: Readonly<Record<string, string>> = {
     postgresPassword: "pg-test-password-0123456789abcdef",
     redisPassword: "redis-test-password-0123456789abcd",
+    minioRootPassword: "minio-test-password-0123456789abc",
     jwtSecret: "jwt-test-secret-0123456789abcdef0123456789abcdef",
     jwtPrivateKey: "-----BEGIN PRIVATE KEY-----\ntest-private\n-----END PRIVATE KEY-----\n",
     jwtPublicKey: "-----BEGIN PUBLIC KEY-----\ntest-public\n-----END PUBLIC KEY-----\n",
@@ -20,7 +21,31 @@ export const FAKE_SECRETS: Readonly<Record<string, string>> = {
     azureAdClientSecret: "azure-client-secret-test",
 };
 
+/**
+ * The prod stack with Kafka and MinIO on, as seed 003 (DreamSeed) runs them beside PostgreSQL and
+ * Redis: the backend uses all four, a `worker` only Kafka, the frontend none.
+ */
+export function withKafkaAndMinio(): Record<string, unknown> {
+    const c = stackConfig("prod");
+    c.kafka = { enabled: true };
+    c.minio = { enabled: true, buckets: ["uploads"] };
+    const services = c.services as Record<string, Record<string, unknown>>;
+    services.backend.uses = ["postgres", "redis", "kafka", "minio"];
+    services.worker = { image: "registry.yourdomain.com/kaizen-studio-worker:v1.0.0", port: 8000, uses: ["kafka"] };
+    return c;
+}
+
 const committedRuns = new Map<string, Promise<Program>>();
+const kafkaAndMinioRuns = new Map<string, Promise<Program>>();
+
+/** The prod stack of `withKafkaAndMinio` run with `secrets`, evaluated once per test process for the same secrets. */
+export function runWithKafkaAndMinio(secrets: Record<string, string> = FAKE_SECRETS): Promise<Program> {
+    const key = JSON.stringify(secrets);
+    if (!kafkaAndMinioRuns.has(key)) {
+        kafkaAndMinioRuns.set(key, runProgram("prod", withKafkaAndMinio(), secrets));
+    }
+    return kafkaAndMinioRuns.get(key) as Promise<Program>;
+}
 
 /**
  * Runs a committed stack, with the fake secrets it requires. The program is deterministic for the

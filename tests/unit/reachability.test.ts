@@ -10,7 +10,7 @@ import * as path from "path";
 import { BackupTarget, oneOffJob } from "../../components/postgresBackup";
 import { renderConfig } from "../../scripts/render";
 import { Obj, reachability } from "../support/reachability";
-import { ROOT, renderCommittedStack, runCommittedStack, stackConfig } from "./harness";
+import { ROOT, renderCommittedStack, runCommittedStack, runWithKafkaAndMinio, stackConfig } from "./harness";
 
 /** The README's reachability list: the lines of the fenced block after the marker (`<!-- reachability -->`, or `<!-- reachability: <what> -->`). */
 export function readmeReachability(what?: string): string[] {
@@ -61,6 +61,26 @@ describe("reachability (independent NetworkPolicy evaluator vs the README)", () 
         const touching = (name: string) => lines.filter((l) => l.startsWith(`${name} ->`) || l.includes(`-> ${name}:`));
         assert.deepEqual(touching("postgres-backup"), ["postgres-backup -> kube-dns:53/TCP", "postgres-backup -> kube-dns:53/UDP", "postgres-backup -> postgres:5432/TCP"]);
         assert.deepEqual(touching(restore.metadata.name), touching("postgres-backup").map((l) => l.replace("postgres-backup", restore.metadata.name)));
+    });
+
+    it("lets only the services that use Kafka and MinIO reach them, and Prometheus only their metrics ports", async () => {
+        const p = await runWithKafkaAndMinio();
+        const objects = p.resources.filter((r) => r.inputs?.kind).map((r) => r.inputs as Obj);
+        const touching = reachability(objects).filter((l) => /(^| )(kafka|minio)[ :]/.test(l));
+        assert.deepEqual(touching, [
+            "backend -> kafka:9092/TCP",
+            "backend -> minio:9000/TCP",
+            "kafka -> kube-dns:53/TCP",
+            "kafka -> kube-dns:53/UDP",
+            "minio -> kube-dns:53/TCP",
+            "minio -> kube-dns:53/UDP",
+            "prometheus -> kafka:9308/TCP",
+            "prometheus -> minio:9000/TCP",
+            "worker -> kafka:9092/TCP",
+        ]);
+        // The rest of the stack (prod: with PostgreSQL backups) is reached as before, plus the worker (which only calls Kafka).
+        const rest = reachability(objects).filter((l) => !touching.includes(l));
+        assert.deepEqual(rest, [...readmeReachability(), ...readmeReachability("postgres.backup"), "worker -> kube-dns:53/TCP", "worker -> kube-dns:53/UDP"].sort());
     });
 
     it("would notice a policy that lets more through", async () => {

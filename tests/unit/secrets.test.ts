@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checksum, keyedChecksum } from "../../components/podSpec";
 import { resolveConfig } from "../../stacks/config";
 import { SECRET_DEFS, SECRET_KEYS, generateSecret, planInit, planRotate, secretStatus } from "../../stacks/secrets";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, runWithKafkaAndMinio, stackConfig, unwrap } from "./harness";
 
 /** Every string in `value` outside secret-wrapped subtrees. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -107,6 +107,28 @@ describe("secrets", () => {
         assert.deepEqual(after.get(D, "frontend").inputs.spec.template.metadata.annotations, before.get(D, "frontend").inputs.spec.template.metadata.annotations);
     });
 
+    it("rolls MinIO and the services that use it on a rotated MinIO password, and nothing else", async () => {
+        const before = await runWithKafkaAndMinio();
+        const after = await runWithKafkaAndMinio({ ...FAKE_SECRETS, minioRootPassword: "rotated-minio-password-0123456789" });
+        const D = "kubernetes:apps/v1:Deployment";
+        const S = "kubernetes:apps/v1:StatefulSet";
+        const changed = [...before.all(D), ...before.all(S)]
+            .filter((r) => JSON.stringify(after.get(r.type, r.name).inputs.spec.template.metadata.annotations) !== JSON.stringify(r.inputs.spec.template.metadata.annotations))
+            .map((r) => r.name);
+        assert.deepEqual(changed, ["backend", "minio"]);
+        assert.equal(unwrap(after.get("kubernetes:core/v1:Secret", "minio-credentials").inputs.stringData).value.MINIO_ROOT_PASSWORD, "rotated-minio-password-0123456789");
+    });
+
+    it("generates the MinIO root password into encrypted state for an un-initialised stack that runs MinIO", async () => {
+        const c = stackConfig("dev");
+        c.minio = { enabled: true };
+        const p = await runProgram("dev", c);
+        assert.deepEqual(p.all("random:index/randomPassword:RandomPassword").filter((r) => r.name.includes("minio")).map((r) => [r.name, r.inputs.length, r.inputs.special]),
+            [["secrets-minioRootPassword", 32, false]]);
+        assert.ok((p.exports.generatedSecrets as string[]).includes("minioRootPassword"));
+        assert.equal(unwrap(p.get("kubernetes:core/v1:Secret", "minio-credentials").inputs.stringData).secret, true);
+    });
+
     it("keys the secret checksums with checksumKey: no plain hash of a secret is readable from a pod", async () => {
         const p = await runCommittedStack("dev", FAKE_SECRETS);
         const redis = secretChecksum(p.get("kubernetes:apps/v1:Deployment", "redis"));
@@ -129,6 +151,14 @@ describe("secrets command logic", () => {
         assert.deepEqual(p.generate.map((d) => d.key), ["postgresPassword", "redisPassword", "jwtPrivateKey", "encryptionKey", "checksumKey", "grafanaAdminPassword"]);
         assert.deepEqual(p.external.map((d) => d.key), ["alertWebhookUrl"]);
         assert.deepEqual(planInit(prod, new Set(SECRET_KEYS)).generate, []);
+    });
+
+    it("init and rotate know the MinIO root password only where MinIO runs", () => {
+        const withMinio = resolveConfig("dev", { ...stackConfig("dev"), minio: { enabled: true } }, { set: SECRET_KEYS, plaintext: [] });
+        assert.deepEqual(planInit(withMinio, new Set()).generate.map((d) => d.key),
+            ["postgresPassword", "redisPassword", "minioRootPassword", "jwtSecret", "encryptionKey", "checksumKey", "grafanaAdminPassword"]);
+        assert.equal(planRotate(withMinio, "minioRootPassword").key, "minioRootPassword");
+        assert.deepEqual(secretStatus(dev, new Set()).find((x) => x.key === "minioRootPassword"), { key: "minioRootPassword", kind: "password", needed: false, set: false });
     });
 
     it("init regenerates the whole RSA pair when only the public half is missing", () => {
