@@ -3,9 +3,9 @@
 //
 // Buckets from config are created by a postStart hook, after every start, with the mc client the
 // image ships: idempotent, no other image, pod or NetworkPolicy edge, and a volume that comes back
-// empty gets its buckets again at the next start. A Job would run once per change of its spec, need
-// its own image settings and policy edge, and fail the policy pack's probe rule; leaving it to the
-// apps would make each of them carry bucket-creation code.
+// empty gets its buckets again at the next start. A Job would run only when its spec changes and
+// need its own pod settings and NetworkPolicy edge; leaving it to the apps would make each of them
+// carry bucket-creation code.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
