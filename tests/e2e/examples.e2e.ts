@@ -38,9 +38,9 @@ const EXPECTED: Record<string, Expected> = {
     dreamseed: {
         namespace: "dreamseed-production",
         workloads: ["ai-tutor-service", "analytics-service", "assessment-service", "auth-service", "content-service", "payment-service", "redis", "user-service"]
-            .map((d) => `deployment.apps/${d}`).concat("statefulset.apps/postgres"),
+            .map((d) => `deployment.apps/${d}`).concat(["kafka", "minio", "postgres"].map((s) => `statefulset.apps/${s}`)),
         hpas: { "assessment-service": [3, 20] },
-        claims: ["data-postgres-0", "postgres-backups", "redis-data"],
+        claims: ["data-kafka-0", "data-minio-0", "data-postgres-0", "postgres-backups", "redis-data"],
         nodePool: { label: `${SPOT}=true`, taint: `${SPOT}=true:NoSchedule` },
         otherNamespaces: ["dreamseed-monitoring"],
         jobs: ["assessment-service-migration-"],

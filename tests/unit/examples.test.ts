@@ -221,6 +221,23 @@ describe("example stacks of the other seed systems", () => {
             assert.ok(program.dependsOn(program.get("kubernetes:apps/v1:Deployment", "assessment-service")).includes("kubernetes:batch/v1:Job assessment-service-migration"));
         });
 
+        it("runs Kafka and MinIO as data services: assessment and analytics (and the migration) reach Kafka, content reaches MinIO, nothing else", async () => {
+            const r = await example("dreamseed");
+            assert.deepEqual(names(r, "StatefulSet"), ["kafka", "minio", "postgres"]);
+            for (const sts of ["kafka", "minio"]) {
+                assert.deepEqual(one(r, "StatefulSet", sts).spec.volumeClaimTemplates.map((v: { metadata: { name: string } }) => v.metadata.name), ["data"], sts);
+            }
+            for (const svc of ["assessment-service", "analytics-service"]) {
+                assert.equal(one(r, "ConfigMap", `${svc}-config`).data?.KAFKA_BOOTSTRAP_SERVERS, "kafka.dreamseed-production.svc.cluster.local:9092", svc);
+            }
+            assert.equal(one(r, "ConfigMap", "content-service-config").data?.S3_ENDPOINT, "http://minio.dreamseed-production.svc.cluster.local:9000");
+            assert.deepEqual(Object.keys(one(r, "Secret", "content-service-secrets").stringData ?? {}).filter((k) => k.startsWith("AWS_")).sort(), ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+            const migration = (r.objects as unknown as K8s[]).find((o) => o.kind === "Job")!.metadata.name;
+            assert.deepEqual(reachability(r.objects as unknown as Obj[]).filter((l) => / -> (kafka|minio):/.test(l)), [
+                "analytics-service -> kafka:9092/TCP", "assessment-service -> kafka:9092/TCP", `${migration} -> kafka:9092/TCP`, "content-service -> minio:9000/TCP",
+            ]);
+        });
+
         it("puts the internal services on the spot pool, tolerating its taint, and keeps the routed ones off it", async () => {
             const r = await example("dreamseed");
             for (const svc of SERVICES) {
@@ -237,7 +254,7 @@ describe("example stacks of the other seed systems", () => {
         it("runs the monitoring stack in dreamseed-monitoring, which Prometheus scrapes the services from", async () => {
             const r = await example("dreamseed");
             assert.equal((r.releases.find((x) => x.name === "kube-prometheus-stack") as { namespace: string }).namespace, "dreamseed-monitoring");
-            assert.deepEqual(names(r, "ServiceMonitor"), [...SERVICES, "postgres", "redis"].sort());
+            assert.deepEqual(names(r, "ServiceMonitor"), [...SERVICES, "kafka", "minio", "postgres", "redis"].sort());
             const np = one(r, "NetworkPolicy", "assessment-service").spec;
             assert.deepEqual(np.ingress, [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "dreamseed-monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }], ports: [{ protocol: "TCP", port: 8000 }] }]);
         });
