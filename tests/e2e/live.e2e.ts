@@ -354,7 +354,7 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             ws.pulumi(["cancel", "--yes", "--stack", "dev"], { ok: false });
             ws.pulumi(["refresh", "--yes", "--clear-pending-creates", "--stack", "dev"]);
             ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "dev"]);
-            assert.deepEqual(everyWorkloadReady(DEV_NS), WORKLOADS);
+            assert.deepEqual(everyWorkloadReady(DEV_NS), [...WORKLOADS, "deployment.apps/worker"].sort());
             kubectlOk(["rollout", "status", "deployment/worker", "-n", DEV_NS, "--timeout=120s"]);
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "dev"]);
             const state = JSON.parse(ws.pulumi(["stack", "export", "--stack", "dev"]).stdout).deployment;
@@ -387,16 +387,12 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
     });
 
     describe("prod", () => {
-        it("comes up, previews clean, and refuses a destroy while its data is protected", () => {
+        it("comes up and previews clean", () => {
             ws.pulumi(["up", "--yes", "--skip-preview", "--stack", "prod"]);
             assert.deepEqual(everyWorkloadReady(PROD_NS), WORKLOADS);
             // The program leaves replicas to the HPA; its controller raises them to the minimum.
             kubectlOk(["wait", "--for=jsonpath={.spec.replicas}=3", "deployment/backend", "-n", PROD_NS, "--timeout=90s"]);
             ws.pulumi(["preview", "--expect-no-changes", "--stack", "prod"]);
-            const refused = ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "prod"], { ok: false });
-            assert.notEqual(refused.status, 0);
-            assert.match(refused.stdout + refused.stderr, /protected/);
-            assert.equal(kubectl(["get", "statefulset", "postgres", "-n", PROD_NS]).status, 0);
         });
 
         it("takes backups: the CronJob on UTC time with its own bound claim, a backup Job admitted under restricted and run to completion", () => {
@@ -408,6 +404,13 @@ describe("live: the real Pulumi CLI against the local cluster", function () {
             kubectlOk(["wait", "--for=condition=complete", "job/e2e-backup", "-n", PROD_NS, "--timeout=90s"]);
             assert.equal(kubectlOk(["get", "events", "-n", PROD_NS, "--field-selector", "reason=FailedCreate", "-o", "name"]).trim(), "");
             kubectlOk(["delete", "job", "e2e-backup", "-n", PROD_NS]);
+        });
+
+        it("refuses a destroy while its data is protected", () => {
+            const refused = ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "prod"], { ok: false });
+            assert.notEqual(refused.status, 0);
+            assert.match(refused.stdout + refused.stderr, /protected/);
+            assert.equal(kubectl(["get", "statefulset", "postgres", "-n", PROD_NS]).status, 0);
         });
 
         it("is destroyed after an explicit unprotect (README: Operations), keeping its data claims", () => {
