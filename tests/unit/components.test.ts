@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { routedService } from "../../components/ingress";
 import { BACKUP_COMMAND } from "../../components/postgresBackup";
 import { K8sObject, violations } from "../../policy/rules";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, runWithKafkaAndMinio, stackConfig, unwrap, valueOf } from "./harness";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runOnce, runProgram, runWithKafkaAndMinio, stackConfig, unwrap, valueOf } from "./harness";
 
 const T = {
     deployment: "kubernetes:apps/v1:Deployment",
@@ -684,7 +684,7 @@ describe("components (other shapes by config alone)", () => {
         c.ingress = { enabled: true, waitForAddress: false };
         const p = await runProgram("dev", c);
         assert.equal(p.get(T.ingress, "ingress").inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
-        const committed = await runProgram("dev", stackConfig("dev"));
+        const committed = await runCommittedStack("dev", {});
         assert.equal("pulumi.com/skipAwait" in committed.get(T.ingress, "ingress").inputs.metadata.annotations, false);
     });
 
@@ -731,7 +731,7 @@ describe("migrations (services.<name>.migration, on the prod stack)", () => {
     const prodWithBackend = (settings: Record<string, unknown>, secrets: Record<string, string> = FAKE_SECRETS) => {
         const c = stackConfig("prod");
         Object.assign((c.services as Record<string, Record<string, unknown>>).backend, settings);
-        return runProgram("prod", c, secrets);
+        return runOnce("prod", c, secrets);
     };
     const names = (list: { name: string }[]) => list.map((x) => x.name);
     const migrationLabels = {

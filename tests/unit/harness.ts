@@ -69,3 +69,17 @@ export function renderCommittedStack(stack: string): Promise<Rendered> {
     }
     return renders.get(stack) as Promise<Rendered>;
 }
+
+const runs = new Map<string, Promise<Program>>();
+
+/**
+ * `runProgram` for tests that only read the result: the same stack, config and secrets are evaluated
+ * once per test process, whichever test file asks first.
+ */
+export function runOnce(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = FAKE_SECRETS): Promise<Program> {
+    const key = JSON.stringify([stack, config, secrets]);
+    if (!runs.has(key)) {
+        runs.set(key, runProgram(stack, config, secrets));
+    }
+    return runs.get(key) as Promise<Program>;
+}

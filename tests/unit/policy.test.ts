@@ -3,7 +3,7 @@
 
 import * as assert from "assert/strict";
 import { K8sObject, OBJECT_RULES, STACK_RULES, violations } from "../../policy/rules";
-import { renderConfig } from "../../scripts/render";
+import { Rendered, renderConfig } from "../../scripts/render";
 import { renderCommittedStack, runProgram, stackConfig } from "./harness";
 
 type Mutate = (objs: K8sObject[]) => K8sObject[];
@@ -145,10 +145,15 @@ describe("policy pack rules", () => {
     });
 
     describe("with a migration", () => {
+        const rendered = new Map<string, Promise<Rendered>>();
+        // A fresh copy of the render per test (tests edit objects), one evaluation per mode.
         const prodMigrating = async (mode: string) => {
-            const c = stackConfig("prod");
-            (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"], mode };
-            return (await renderConfig("prod", c)).objects as K8sObject[];
+            if (!rendered.has(mode)) {
+                const c = stackConfig("prod");
+                (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"], mode };
+                rendered.set(mode, renderConfig("prod", c));
+            }
+            return structuredClone((await rendered.get(mode) as Rendered).objects) as K8sObject[];
         };
 
         it("passes with a migration Job and with a migration init container", async () => {

@@ -3,7 +3,7 @@
 // `cluster` provider, never the ambient default provider.
 
 import * as assert from "assert/strict";
-import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runProgram, stackConfig } from "./harness";
+import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runOnce, runProgram, stackConfig } from "./harness";
 
 const PROVIDER = "pulumi:providers:kubernetes";
 
@@ -15,7 +15,7 @@ function parentOf(p: Program, r: Recorded): Recorded | undefined {
 function prodWithMigration(): Promise<Program> {
     const c = stackConfig("prod");
     (c.services as Record<string, Record<string, unknown>>).backend.migration = { command: ["alembic", "upgrade", "head"] };
-    return runProgram("prod", c, FAKE_SECRETS);
+    return runOnce("prod", c, FAKE_SECRETS);
 }
 
 for (const [label, stack, run] of [
