@@ -108,6 +108,26 @@ describe("live: the example stacks of the other seed systems", function () {
                 ws.pulumi(["preview", "--expect-no-changes", "--stack", name]);
             });
 
+            if (name === "disney-ai-plus") {
+                it("restores with npm run db as a Job admitted under restricted, with the exact pg_restore; a bad --from is refused", () => {
+                    const db = (...args: string[]) => ws.tryRun("node", ["-r", "ts-node/register/transpile-only", "scripts/db.ts", ...args, "--stack", name]);
+                    const bad = db("restore", "--from", "../etc/passwd");
+                    assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+                    // kwok completes the Job without running it: this proves the command's way through the cluster.
+                    const dump = "disney_ai_plus-20261130T030000Z.dump";
+                    const ok = db("restore", "--from", dump);
+                    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+                    assert.match(ok.stdout, new RegExp(`^restored ${dump} into disney_ai_plus;`, "m"));
+                    const [job] = (kubectlJson(["get", "jobs", "-n", expected.namespace, "-l", "platform/db-task=restore"]).items as { status: { succeeded?: number }; spec: { template: { spec: { containers: { command: string[]; env: { name: string; valueFrom?: unknown }[] }[] } } } }[]);
+                    const c = job.spec.template.spec.containers[0];
+                    assert.deepEqual(c.command, ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--verbose", "-d", "disney_ai_plus", `/backups/${dump}`]);
+                    assert.ok(c.env.find((e) => e.name === "PGPASSWORD")?.valueFrom, "the password from the Secret, never inline");
+                    assert.equal(job.status.succeeded, 1);
+                    assert.equal(kubectlOk(["get", "events", "-n", expected.namespace, "--field-selector", "reason=FailedCreate", "-o", "name"]).trim(), "");
+                    kubectlOk(["delete", "jobs", "-n", expected.namespace, "-l", "platform/db-task"]);
+                });
+            }
+
             it("is destroyed after an explicit unprotect, keeping only its data claims", () => {
                 ws.pulumi(["state", "unprotect", "--all", "--yes", "--stack", name]);
                 ws.pulumi(["destroy", "--yes", "--skip-preview", "--stack", name]);
