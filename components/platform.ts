@@ -73,6 +73,8 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         redisHost: app.redis?.host,
         redisPort: app.redis?.port,
         redisCredentialsSecret: app.redis?.credentialsSecretName,
+        /** How Redis runs, `deployment` or `statefulset` (read back by the next update: stacks/load.ts). */
+        redisWorkload: app.redis?.workload,
         kafkaHost: app.kafka?.host,
         kafkaPort: app.kafka?.port,
         minioHost: app.minio?.host,

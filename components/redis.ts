@@ -1,15 +1,18 @@
 // Redis with password auth, AOF persistence on a retained volume, maxmemory with an eviction
 // policy, an optional exporter sidecar and a NetworkPolicy admitting only its clients.
 //
-// A Deployment, as in the reference system, with the Recreate strategy: the volume is
-// ReadWriteOnce, so the old pod must let go of it before the new one starts. A StatefulSet would add
-// nothing for one replica with one standalone PVC, and the PVC as its own resource can be kept on
-// `pulumi destroy` (retainOnDelete) rather than relying on StatefulSet retention.
+// `workload: deployment` (default), as in the reference system: a Deployment with the Recreate
+// strategy (the volume is ReadWriteOnce, so the old pod must let go of it before the new one
+// starts) on a standalone claim kept on `pulumi destroy` (retainOnDelete). `workload: statefulset`
+// runs it like the other data services: a StatefulSet with a headless Service, its claim from the
+// StatefulSet's template and kept by the StatefulSet's retention policy. For one replica the two
+// behave alike; the choice is which claim holds the data, so a running stack cannot switch in place
+// (stacks/sections/identity.ts).
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RedisSpec } from "../stacks/types";
-import { DataService, DataServiceArgs } from "./dataService";
+import { RedisSpec, RedisWorkload } from "../stacks/types";
+import { DataService, DataServiceArgs, dataStatefulSetSpec } from "./dataService";
 import { REDIS_EXPORTER_PORT, REDIS_PORT } from "./networkGraph";
 import {
     execProbe, exporterContainer, resources, restrictedContainerSecurityContext, restrictedPodSecurityContext,
@@ -37,11 +40,36 @@ export function redisArgs(s: RedisSpec): string[] {
     ];
 }
 
-export function deploymentSpec(args: RedisArgs, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.DeploymentSpec {
+/** The pod's containers: Redis, and its exporter with monitoring on. */
+function containers(args: RedisArgs): k8s.types.input.core.v1.Container[] {
     const s = args.spec;
-    const selector = selectorLabels(args.appName, REDIS_NAME);
     // redis-cli reads REDISCLI_AUTH, so the probe needs no password on its command line.
     const ping = ["sh", "-c", "redis-cli -h 127.0.0.1 ping | grep -q PONG"];
+    return [
+        {
+            name: REDIS_NAME,
+            image: s.image,
+            command: ["redis-server"],
+            args: redisArgs(s),
+            ports: [{ name: "redis", containerPort: REDIS_PORT, protocol: "TCP" }],
+            env: [secretEnvVar("REDIS_PASSWORD", CREDENTIALS, "REDIS_PASSWORD"), secretEnvVar("REDISCLI_AUTH", CREDENTIALS, "REDIS_PASSWORD")],
+            resources: resources(s.resources),
+            securityContext: restrictedContainerSecurityContext(),
+            startupProbe: execProbe(ping, 5, 30),
+            livenessProbe: execProbe(ping, 10, 3),
+            readinessProbe: execProbe(ping, 5, 3),
+            volumeMounts: [{ name: "data", mountPath: "/data" }],
+        },
+        ...(args.exporter ? [exporterContainer("redis-exporter", s.exporterImage, REDIS_EXPORTER_PORT, [
+            { name: "REDIS_ADDR", value: `redis://127.0.0.1:${REDIS_PORT}` },
+            secretEnvVar("REDIS_PASSWORD", CREDENTIALS, "REDIS_PASSWORD"),
+        ])] : []),
+    ];
+}
+
+/** `workload: deployment`: one pod, replaced with Recreate, on the standalone claim `redis-data`. */
+export function deploymentSpec(args: RedisArgs, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.DeploymentSpec {
+    const selector = selectorLabels(args.appName, REDIS_NAME);
     return {
         replicas: 1,
         selector: { matchLabels: selector },
@@ -50,31 +78,21 @@ export function deploymentSpec(args: RedisArgs, secretChecksum: pulumi.Input<str
             metadata: { labels: { ...args.labels, ...selector }, annotations: { "checksum/secret": secretChecksum } },
             spec: {
                 automountServiceAccountToken: false,
-                securityContext: restrictedPodSecurityContext(s.runAsUser),
-                containers: [
-                    {
-                        name: REDIS_NAME,
-                        image: s.image,
-                        command: ["redis-server"],
-                        args: redisArgs(s),
-                        ports: [{ name: "redis", containerPort: REDIS_PORT, protocol: "TCP" }],
-                        env: [secretEnvVar("REDIS_PASSWORD", CREDENTIALS, "REDIS_PASSWORD"), secretEnvVar("REDISCLI_AUTH", CREDENTIALS, "REDIS_PASSWORD")],
-                        resources: resources(s.resources),
-                        securityContext: restrictedContainerSecurityContext(),
-                        startupProbe: execProbe(ping, 5, 30),
-                        livenessProbe: execProbe(ping, 10, 3),
-                        readinessProbe: execProbe(ping, 5, 3),
-                        volumeMounts: [{ name: "data", mountPath: "/data" }],
-                    },
-                    ...(args.exporter ? [exporterContainer("redis-exporter", s.exporterImage, REDIS_EXPORTER_PORT, [
-                        { name: "REDIS_ADDR", value: `redis://127.0.0.1:${REDIS_PORT}` },
-                        secretEnvVar("REDIS_PASSWORD", CREDENTIALS, "REDIS_PASSWORD"),
-                    ])] : []),
-                ],
+                securityContext: restrictedPodSecurityContext(args.spec.runAsUser),
+                containers: containers(args),
                 volumes: [{ name: "data", persistentVolumeClaim: { claimName: `${REDIS_NAME}-data` } }],
             },
         },
     };
+}
+
+/** `workload: statefulset`: the data services' StatefulSet, on the claim `data-redis-0` from its template. */
+export function statefulSetSpec(args: RedisArgs, secretChecksum: pulumi.Input<string>): k8s.types.input.apps.v1.StatefulSetSpec {
+    return dataStatefulSetSpec({
+        name: REDIS_NAME, appName: args.appName, labels: args.labels, spec: args.spec,
+        annotations: { "checksum/secret": secretChecksum },
+        pod: { containers: containers(args) },
+    });
 }
 
 /** The Redis connection URL (password URL-encoded). */
@@ -83,6 +101,8 @@ export function connectionUrl(password: string, host: string): string {
 }
 
 export class Redis extends DataService {
+    readonly workload: RedisWorkload;
+
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         const s = args.spec;
         super("platform:app:Redis", name, args, {
@@ -91,14 +111,20 @@ export class Redis extends DataService {
             metricsPort: REDIS_EXPORTER_PORT,
             credentials: pulumi.output(args.password).apply((password): Record<string, string> => ({ REDIS_PASSWORD: password })),
         }, opts);
-        const pvc = new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, {
-            metadata: this.meta(`${REDIS_NAME}-data`),
-            spec: volumeClaimSpec(s.storageSize, s.storageClass),
-        }, { parent: this, retainOnDelete: true, protect: s.protect });
-        new k8s.apps.v1.Deployment(name, {
-            metadata: this.meta(REDIS_NAME),
-            spec: deploymentSpec(args, secretChecksum({ REDIS_PASSWORD: args.password }, args.checksumKey)),
-        }, { parent: this, dependsOn: this.before(pvc) });
-        this.done();
+        const checksum = secretChecksum({ REDIS_PASSWORD: args.password }, args.checksumKey);
+        if (s.workload === "statefulset") {
+            this.statefulSet(name, statefulSetSpec(args, checksum), s.protect);
+        } else {
+            const pvc = new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, {
+                metadata: this.meta(`${REDIS_NAME}-data`),
+                spec: volumeClaimSpec(s.storageSize, s.storageClass),
+            }, { parent: this, retainOnDelete: true, protect: s.protect });
+            new k8s.apps.v1.Deployment(name, {
+                metadata: this.meta(REDIS_NAME),
+                spec: deploymentSpec(args, checksum),
+            }, { parent: this, dependsOn: this.before(pvc) });
+        }
+        this.workload = s.workload;
+        this.done({ workload: this.workload });
     }
 }

@@ -55,12 +55,12 @@ async function previousDeployment(): Promise<PreviousDeployment> {
         const value = (await self.getOutputDetails(name)).value;
         return typeof value === "string" ? value : undefined;
     };
-    return { namespace: await text("namespace"), appName: await text("appName") };
+    return { namespace: await text("namespace"), appName: await text("appName"), redisWorkload: await text("redisWorkload") };
 }
 
 /**
  * Reads every `platform:*` key of the current stack, validates them all (unknown keys included),
- * checks the namespace and appName against those the stack's data lives under, and returns the typed config, or
+ * checks the namespace, appName and Redis's workload against those the stack's data lives under, and returns the typed config, or
  * throws one error listing every problem before any Kubernetes resource exists.
  */
 export async function loadStack(): Promise<LoadedStack> {

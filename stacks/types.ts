@@ -14,14 +14,16 @@ export const DATA_SERVICE_FACTS: Readonly<Record<DataServiceName, {
     readonly what: string;
     /** Runs an exporter sidecar with monitoring on (MinIO serves its own metrics). */
     readonly exporterSidecar: boolean;
-    /** A StatefulSet, with a headless Service and `appName` in its immutable selector (Redis is a Deployment). */
-    readonly statefulSet: boolean;
 }>> = {
-    postgres: { what: "PostgreSQL", exporterSidecar: true, statefulSet: true },
-    redis: { what: "Redis", exporterSidecar: true, statefulSet: false },
-    kafka: { what: "Kafka", exporterSidecar: true, statefulSet: true },
-    minio: { what: "MinIO", exporterSidecar: false, statefulSet: true },
+    postgres: { what: "PostgreSQL", exporterSidecar: true },
+    redis: { what: "Redis", exporterSidecar: true },
+    kafka: { what: "Kafka", exporterSidecar: true },
+    minio: { what: "MinIO", exporterSidecar: false },
 };
+
+/** How Redis runs: a Deployment on a standalone retained claim (the reference system's), or a StatefulSet like the other data services. */
+export const REDIS_WORKLOADS = ["deployment", "statefulset"] as const;
+export type RedisWorkload = (typeof REDIS_WORKLOADS)[number];
 
 export interface ResourceSpec {
     readonly requests: { readonly cpu: string; readonly memory: string };
@@ -236,6 +238,8 @@ export interface PostgresBackupSpec {
 }
 
 export interface RedisSpec extends DataServiceSpec, ExporterSpec {
+    /** `deployment` (default): claim `redis-data`; `statefulset`: claim `data-redis-0` from the StatefulSet's template. */
+    readonly workload: RedisWorkload;
     readonly maxmemory: string;
     readonly maxmemoryPolicy: string;
 }

@@ -13,6 +13,11 @@ export function enabledDataServices(cfg: Pick<PlatformConfig, DataServiceName>):
     return DATA_SERVICES.filter((n) => cfg[n].enabled);
 }
 
+/** The enabled data services that run as a StatefulSet, with a headless Service and `appName` in its immutable selector. */
+export function dataStatefulSets(cfg: Pick<PlatformConfig, DataServiceName>): DataServiceName[] {
+    return enabledDataServices(cfg).filter((n) => n !== "redis" || cfg.redis.workload === "statefulset");
+}
+
 /** Cross-checks that need the whole config: references between services and data services. */
 export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void {
     const names = new Set(cfg.services.map((s) => s.name));
@@ -105,7 +110,7 @@ export function generatedNames(cfg: PlatformConfig): Map<string, { name: string;
     }
     for (const name of enabledDataServices(cfg)) {
         add("Service", name, program);
-        if (DATA_SERVICE_FACTS[name].statefulSet) {
+        if (dataStatefulSets(cfg).includes(name)) {
             add("Service", `${name}-headless`, program);
         }
         add("NetworkPolicy", name, program);

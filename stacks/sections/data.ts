@@ -4,7 +4,7 @@ import { PROFILES } from "../environments";
 import { CRON_SCHEDULE, Rule, follows, hasControlCharacter } from "../k8sRules";
 import { ObjectReader, patterns, show } from "../reader";
 import {
-    BackupRetention, DataServiceSpec, Environment, ExporterSpec, KafkaSpec, MinioSpec, PostgresBackupSpec, PostgresSpec, RedisSpec, ResourceSpec,
+    BackupRetention, DataServiceSpec, Environment, ExporterSpec, KafkaSpec, MinioSpec, PostgresBackupSpec, PostgresSpec, REDIS_WORKLOADS, RedisSpec, RedisWorkload, ResourceSpec,
 } from "../types";
 import { readDataImage, readImage } from "./images";
 import { readResources } from "./services";
@@ -148,6 +148,7 @@ export function readRedis(r: ObjectReader, env: Environment): RedisSpec {
             runAsUser: 999,
         }),
         ...readExporter(r, env, "oliver006/redis_exporter:v1.62.0"),
+        workload: r.string("workload", { default: "deployment", oneOf: REDIS_WORKLOADS }) as RedisWorkload,
         // Redis reads sizes case-insensitively, with or without the trailing b.
         maxmemory: r.string("maxmemory", { default: "768mb", pattern: { re: /^\d+(b|kb?|mb?|gb?)?$/i, maxLength: 20, text: "a Redis size such as 768mb, 1gb or 512m" } }),
         maxmemoryPolicy: r.string("maxmemoryPolicy", {

@@ -121,6 +121,7 @@ export const stackConfigs = fc.record({
     host: optional(mostly(fc.constantFrom("app.example.com", "x.io", "a-b.example.org"), fc.constantFrom("10.0.0.1", "App.example.com", "a..b", "*.example.com", "::1"))),
     storageSize: optional(mostly(fc.constantFrom("10Gi", "1.5Gi", "500Mi", "1e3"), fc.constantFrom("0", "-1Gi", "1 Gi", "0Gi"))),
     storageClass: optional(mostly(fc.constantFrom("", "standard", "fast.ssd", "gp3"), fc.constantFrom("Fast_SSD", "-x", "a..b"))),
+    redisWorkload: optional(mostly(fc.constantFrom("deployment", "statefulset"), fc.constantFrom("StatefulSet", ""))),
     podLabels: optional(fc.dictionary(labelKey, labelValue, { minKeys: 1, maxKeys: 2 })),
     defaultRequestCpu: optional(cpuRequest),
 }, { requiredKeys: [] }).map((g) => {
@@ -138,6 +139,7 @@ export const stackConfigs = fc.record({
     set(g.host, (v) => { c.ingress = { ...(c.ingress as Raw), host: v }; });
     set(g.storageSize, (v) => { c.postgres = { ...(c.postgres as Raw), storageSize: v }; });
     set(g.storageClass, (v) => { c.redis = { ...(c.redis as Raw), storageClass: v }; });
+    set(g.redisWorkload, (v) => { c.redis = { ...(c.redis as Raw), workload: v }; });
     set(g.podLabels, (v) => { c.network = { prometheusPodLabels: v }; });
     set(g.defaultRequestCpu, (v) => { c.quota = { defaultRequest: { cpu: v } }; });
     return c;

@@ -10,7 +10,7 @@ import { connectionUrl as postgresUrl, PASSWORD_SYNC_COMMAND, SHM_SIZE, stateful
 import {
     BACKUP_COMMAND, BACKUP_SCRIPT, LIST_COMMAND, backupFileProblem, backupTarget, cronJobSpec, oneOffJob, restoreCommand, restorePlanCommand,
 } from "../../components/postgresBackup";
-import { connectionUrl as redisUrl, deploymentSpec as redisDeploymentSpec } from "../../components/redis";
+import { connectionUrl as redisUrl, deploymentSpec as redisDeploymentSpec, statefulSetSpec as redisStatefulSetSpec } from "../../components/redis";
 import { deploymentSpec, hpaSpec, migrationJobAnnotations, migrationJobName, migrationJobSpec, roleRules, WebServiceArgs } from "../../components/webService";
 import { resolveConfig } from "../../stacks/config";
 import { FAKE_SECRETS, stackConfig } from "./harness";
@@ -307,6 +307,22 @@ describe("workload spec builders (pure)", () => {
         const c = (d.template.spec).containers[0];
         assert.deepEqual(c.args, ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--maxmemory", "768mb", "--maxmemory-policy", "allkeys-lru", "--requirepass", "$(REDIS_PASSWORD)"]);
         assert.deepEqual(d.template.spec.volumes, [{ name: "data", persistentVolumeClaim: { claimName: "redis-data" } }]);
+    });
+
+    it("builds Redis's StatefulSet (workload: statefulset): the same pod on the claim from its template, kept when the StatefulSet goes", () => {
+        const args = { ...dataArgs, spec: { ...prod.redis, workload: "statefulset" as const, storageSize: "20Gi" }, password: "p" };
+        const sts = plain(redisStatefulSetSpec(args, "s"));
+        const d = plain(redisDeploymentSpec(args, "s"));
+        assert.equal(sts.serviceName, "redis-headless");
+        assert.equal(sts.replicas, 1);
+        assert.deepEqual(sts.template.spec.containers, d.template.spec.containers, "the containers do not depend on the workload kind");
+        assert.deepEqual(sts.template.spec.securityContext, d.template.spec.securityContext);
+        assert.equal(sts.template.spec.automountServiceAccountToken, false);
+        assert.equal(sts.template.spec.volumes, undefined, "no standalone claim");
+        assert.deepEqual(sts.template.metadata.annotations, { "checksum/secret": "s" });
+        assert.deepEqual(sts.volumeClaimTemplates.map((t: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }) =>
+            [t.metadata.name, t.spec.resources.requests.storage]), [["data", "20Gi"]]);
+        assert.deepEqual(sts.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
     });
 
     describe("PostgreSQL backups", () => {

@@ -724,6 +724,26 @@ describe("components (other shapes by config alone)", () => {
     });
 });
 
+describe("Redis as a StatefulSet (redis.workload: statefulset, on the prod stack)", () => {
+    let p: Program;
+    before(async () => {
+        const c = stackConfig("prod");
+        c.redis = { ...(c.redis as object), workload: "statefulset" };
+        p = await runOnce("prod", c, FAKE_SECRETS);
+    });
+
+    it("registers a StatefulSet with its headless Service, protected like the data, and no Deployment or standalone claim", async () => {
+        assert.equal(p.find(T.deployment, "redis"), undefined);
+        assert.equal(p.find("kubernetes:core/v1:PersistentVolumeClaim", "redis-data"), undefined);
+        assert.equal(p.get(T.service, "redis-headless").inputs.spec.clusterIP, "None");
+        const sts = p.get(T.statefulSet, "redis");
+        assert.equal(sts.opts.protect, true);
+        assert.deepEqual(p.dependsOn(sts), [`${T.secret} redis-credentials`, `${T.service} redis-headless`, `${T.netpol} redis`]);
+        assert.deepEqual(p.get(T.service, "redis-headless").inputs.spec.ports, [{ name: "redis", port: 6379, targetPort: "redis", protocol: "TCP" }]);
+        assert.equal(await valueOf(p.exports.redisWorkload), "statefulset");
+    });
+});
+
 describe("migrations (services.<name>.migration, on the prod stack)", () => {
     const JOB = "kubernetes:batch/v1:Job";
     // Seed 003's jobs/db-migration.yaml.

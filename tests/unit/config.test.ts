@@ -330,6 +330,16 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "services.postgres-headless: \"postgres-headless\" is not allowed: must not produce the Service name 'postgres-headless', which the program uses for its own object",
     },
     {
+        what: "a service named like Redis's headless Service, with Redis as a StatefulSet", stack: "dev",
+        edit: (c) => { c.redis = { enabled: true, workload: "statefulset" }; (c.services as Raw)["redis-headless"] = { image: "example/api:1.0.0" }; },
+        problem: "services.redis-headless: \"redis-headless\" is not allowed: must not produce the Service name 'redis-headless', which the program uses for its own object",
+    },
+    {
+        what: "a Redis workload kind that does not exist", stack: "dev",
+        edit: (c) => { c.redis = { enabled: true, workload: "sts" }; },
+        problem: "redis.workload: \"sts\" is not allowed: must be one of deployment, statefulset",
+    },
+    {
         what: "the app in an add-on's namespace", stack: "dev",
         edit: (c) => { c.namespace = "monitoring"; },
         problem: "namespace: \"monitoring\" is not allowed: must be the app's own namespace, not Prometheus's namespace",
@@ -1195,6 +1205,31 @@ describe("config validation", () => {
                 svc(c, "backend").uses = ["kafka"];
             }), ALL_SECRETS);
             assert.match(identityChangeProblems(kafkaOnly, { appName: "kaizen" })[0], /^appName: "kaizen-studio" is not allowed: the Kafka StatefulSet selects its pods by appName .* the StatefulSet's replacement /);
+        });
+
+        it("refuses switching how Redis runs in place, either way, naming both claims; allows it with Redis off or on a first update", () => {
+            const as = (workload: string, enabled = true) => resolveConfig("dev", edited("dev", (c) => {
+                c.redis = { enabled, workload };
+                svc(c, "backend").uses = ["postgres"];
+            }), ALL_SECRETS);
+            assert.deepEqual(identityChangeProblems(as("statefulset"), { redisWorkload: "deployment" }), [
+                "redis.workload: \"statefulset\" is not allowed: this stack's Redis runs as a Deployment with its data on claim \"redis-data\", " +
+                "and a StatefulSet would start on a new, empty claim \"data-redis-0\" while the data stays behind. " +
+                "Keep workload \"deployment\", or switch deliberately (README: Operations, \"Changing how Redis runs\")",
+            ]);
+            assert.deepEqual(identityChangeProblems(as("deployment"), { redisWorkload: "statefulset" }), [
+                "redis.workload: \"deployment\" is not allowed: this stack's Redis runs as a StatefulSet with its data on claim \"data-redis-0\", " +
+                "and a Deployment would start on a new, empty claim \"redis-data\" while the data stays behind. " +
+                "Keep workload \"statefulset\", or switch deliberately (README: Operations, \"Changing how Redis runs\")",
+            ]);
+            assert.deepEqual(identityChangeProblems(as("statefulset"), { redisWorkload: "statefulset" }), []);
+            assert.deepEqual(identityChangeProblems(as("statefulset"), {}), [], "a first update, or the one after Redis was off");
+            assert.deepEqual(identityChangeProblems(as("statefulset", false), { redisWorkload: "deployment" }), [], "Redis off: nothing to start");
+        });
+
+        it("counts Redis among the StatefulSets a rename would replace only when it runs as one", () => {
+            const sts = resolveConfig("dev", edited("dev", (c) => { c.redis = { enabled: true, workload: "statefulset" }; }), ALL_SECRETS);
+            assert.match(identityChangeProblems(sts, { appName: "kaizen" })[0], /^appName: "kaizen-studio" is not allowed: the PostgreSQL and Redis StatefulSets select their pods by appName /);
         });
 
         it("allows anything on a first update, and the same names on later ones", () => {

@@ -123,14 +123,20 @@ describe("example stacks of the other seed systems", () => {
             assert.deepEqual(names(r, "HorizontalPodAutoscaler"), ["api"], "no HPA on PostgreSQL or Redis");
         });
 
-        it("keeps PostGIS on a 50Gi claim (backed up with its own pg_dump to a claim as large), Redis on a 20Gi claim and Prometheus on 50Gi", async () => {
+        it("keeps PostGIS on a 50Gi claim (backed up with its own pg_dump to a claim as large), Redis as a StatefulSet on a 20Gi claim and Prometheus on 50Gi", async () => {
             const r = await example("ai-imutis");
             const pg = one(r, "StatefulSet", "postgres").spec;
             assert.equal(pg.template.spec.containers[0].image, "gcr.io/ai-imutis/postgis:15.10-3.4-alpine");
             assert.equal(pg.volumeClaimTemplates[0].spec.resources.requests.storage, "50Gi");
             assert.equal(one(r, "CronJob", "postgres-backup").spec.jobTemplate.spec.template.spec.containers[0].image, "gcr.io/ai-imutis/postgis:15.10-3.4-alpine");
             assert.equal(one(r, "PersistentVolumeClaim", "postgres-backups").spec.resources.requests.storage, "50Gi");
-            assert.equal(one(r, "PersistentVolumeClaim", "redis-data").spec.resources.requests.storage, "20Gi");
+            const redis = one(r, "StatefulSet", "redis").spec;
+            assert.equal(redis.serviceName, "redis-headless");
+            assert.deepEqual(redis.volumeClaimTemplates.map((t: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }) =>
+                [t.metadata.name, t.spec.resources.requests.storage]), [["data", "20Gi"]]);
+            assert.deepEqual(redis.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
+            assert.deepEqual(names(r, "PersistentVolumeClaim"), ["postgres-backups"], "no standalone Redis claim");
+            assert.ok(!names(r, "Deployment").includes("redis"));
             const kps = r.releases.find((x) => x.name === "kube-prometheus-stack") as { values: { prometheus: { prometheusSpec: { storageSpec: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } } } } } };
             assert.equal(kps.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
             assert.deepEqual(names(r, "PrometheusRule"), ["ai-imutis-alerts"]);

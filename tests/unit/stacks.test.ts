@@ -121,7 +121,7 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             const e = p.exports;
             assert.deepEqual(Object.keys(e).sort(), ["appName", "clusterIssuers", "databaseName", "databaseUrl", "databaseUser", "environment",
                 "generatedSecrets", "healthChecks", "ingressClassName", "monitoringNamespace", "namespace", ...(want.backups ? ["postgresBackup"] : []),
-                "postgresCredentialsSecret", "postgresHost", "postgresPort", "publicUrl", "publicUrls", "redisCredentialsSecret", "redisHost", "redisPort", "serviceUrls"]);
+                "postgresCredentialsSecret", "postgresHost", "postgresPort", "publicUrl", "publicUrls", "redisCredentialsSecret", "redisHost", "redisPort", "redisWorkload", "serviceUrls"]);
             assert.equal(e.appName, "kaizen-studio");
             assert.equal(await valueOf(e.namespace), want.namespace);
             assert.equal(await valueOf(e.publicUrl), `https://${want.host}`);
@@ -138,6 +138,7 @@ for (const [stack, want] of Object.entries(EXPECTED)) {
             assert.equal(await valueOf(e.postgresHost), `postgres.${want.namespace}.svc.cluster.local`);
             assert.equal(e.postgresPort, 5432);
             assert.equal(await valueOf(e.redisHost), `redis.${want.namespace}.svc.cluster.local`);
+            assert.equal(await valueOf(e.redisWorkload), "deployment");
             assert.equal(e.redisPort, 6379);
             assert.equal(e.databaseName, "kaizen_studio");
             assert.equal(e.databaseUser, "kaizen_user");
