@@ -31,27 +31,26 @@ export const MINIO_METRICS_PATH = "/minio/v2/metrics/cluster";
  */
 export const MINIO_ROOT_USER = "minio";
 const CREDENTIALS = `${MINIO_NAME}-credentials`;
-/** mc takes an alias's address and credentials from this variable: alias `local`, this server. */
-const MC_HOST = "MC_HOST_local";
 
-/** The credentials Secret's data; with buckets to create, also mc's address of the server with the credentials in it. */
-export function credentials(password: string, buckets: readonly string[]): Record<string, string> {
-    return {
-        MINIO_ROOT_USER,
-        MINIO_ROOT_PASSWORD: password,
-        ...(buckets.length ? { [MC_HOST]: `http://${encodeURIComponent(MINIO_ROOT_USER)}:${encodeURIComponent(password)}@127.0.0.1:${MINIO_PORT}` } : {}),
-    };
+/** The credentials Secret's data. */
+export function credentials(password: string): Record<string, string> {
+    return { MINIO_ROOT_USER, MINIO_ROOT_PASSWORD: password };
 }
 
 /**
  * Creates the buckets that do not exist yet. Retries for as long as the startup probe allows (30 x
- * 5 s: the server may still be starting), then fails, which restarts the container. The names are
- * validated S3 bucket names (lower-case letters, digits, '.', '-'): nothing in them the shell reads.
+ * 5 s: the server may still be starting), then fails, which restarts the container. mc gets the
+ * server as alias `local` from `mc alias set`, the secret key on standard input (printf is the
+ * shell's own, so the password is in no process's arguments): mc's MC_HOST_<alias> variable would
+ * take it inside a URL, where mc splits on ':' and '@' and decodes nothing, so some passwords would
+ * not work. The bucket names are validated S3 bucket names (lower-case letters, digits, '.', '-'):
+ * nothing in them the shell reads.
  */
 export function bucketsCommand(buckets: readonly string[]): string[] {
     return [
         "sh", "-c",
         "i=0; while [ $i -lt 30 ]; do " +
+        `printf '%s\\n' "$MINIO_ROOT_PASSWORD" | mc alias set local http://127.0.0.1:${MINIO_PORT} "$MINIO_ROOT_USER" >/dev/null && ` +
         `mc mb --ignore-existing ${buckets.map((b) => `local/${b}`).join(" ")} && exit 0; ` +
         "i=$((i + 1)); sleep 5; done; echo 'bucket creation failed' >&2; exit 1",
     ];
@@ -79,7 +78,8 @@ export function statefulSetSpec(args: MinioArgs, secretChecksum: pulumi.Input<st
                     { name: "MINIO_BROWSER", value: "off" },
                     // Prometheus scrapes without a token; only Prometheus and the clients reach the port.
                     ...(args.exporter ? [{ name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" }] : []),
-                    ...(buckets ? [{ name: "MC_CONFIG_DIR", value: "/tmp/.mc" }, secretEnvVar(MC_HOST, CREDENTIALS, MC_HOST)] : []),
+                    // mc keeps its alias (with the secret key) here, on the pod's own writable /tmp.
+                    ...(buckets ? [{ name: "MC_CONFIG_DIR", value: "/tmp/.mc" }] : []),
                 ],
                 resources: resources(s.resources, dirs.volumes.length),
                 securityContext: restrictedContainerSecurityContext(),
@@ -103,7 +103,7 @@ export class Minio extends DataService {
         super("platform:app:Minio", name, args, {
             name: MINIO_NAME,
             port: { name: MINIO_PORT_NAME, number: MINIO_PORT },
-            credentials: pulumi.output(args.password).apply((password) => credentials(password, s.buckets)),
+            credentials: pulumi.output(args.password).apply(credentials),
         }, opts);
         this.statefulSet(name, statefulSetSpec(args, secretChecksum({ MINIO_ROOT_PASSWORD: args.password }, args.checksumKey)), s.protect);
 

@@ -17,6 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { parse } from "yaml";
+import { goTool } from "./goTool";
 import { CHARTS, LiveWorkspace, changes, chartVariant, createLiveWorkspace, helmRevisions, kubectlJson, removeLeftovers } from "./live";
 
 /** The registry release built for this test (a Go module the proxy serves). */
@@ -31,12 +32,7 @@ function chartVersion(chart: string): string {
 
 /** The registry binary, built once into the toolchain cache's tools folder. */
 function registryBinary(): string {
-    const dir = path.join(os.homedir(), ".cache", "platform-toolchain", "tools", REGISTRY_MODULE.replace(/[/@]/g, "_"));
-    const bin = path.join(dir, "registry");
-    if (!fs.existsSync(bin)) {
-        execFileSync("go", ["install", "-trimpath", REGISTRY_MODULE], { env: { ...process.env, GOBIN: dir, GOFLAGS: "" }, stdio: "inherit" });
-    }
-    return bin;
+    return goTool(REGISTRY_MODULE, "registry");
 }
 
 function listen(server: http.Server): Promise<number> {

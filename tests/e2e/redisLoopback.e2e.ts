@@ -7,7 +7,7 @@
 // Debian's server is 7.0, the image's 7.2: every setting used here exists in both.
 
 import * as assert from "assert/strict";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -18,12 +18,12 @@ import { resolveConfig } from "../../stacks/config";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { RedisSpec } from "../../stacks/types";
 import { which } from "./localPostgres";
+import { EnvVar, ServerProcess, kubeletEnv, kubeletExpand, until } from "./loopback";
 
 // What a user may set with `pulumi config set --secret redisPassword`: characters a shell or a URL would mangle.
 const PASSWORD = "p@ss:w/rd %2F $(id) `id` 'q\" x";
 const PORT = 6379;
 
-type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
 type Probe = { exec: { command: string[] } };
 type Container = { command: string[]; args: string[]; env: EnvVar[]; startupProbe: Probe; readinessProbe: Probe; livenessProbe: Probe };
 
@@ -36,21 +36,6 @@ function redisContainer(spec: Partial<RedisSpec> = {}): Container {
         spec: { ...prod.redis, ...spec }, password: PASSWORD,
     }, "s") as unknown as { template: { spec: { containers: Container[] } } };
     return d.template.spec.containers[0];
-}
-
-/** The container's environment as the kubelet sets it, its Secret holding `REDIS_PASSWORD`. */
-function kubeletEnv(c: Container): Record<string, string> {
-    const secret: Record<string, string> = { REDIS_PASSWORD: PASSWORD };
-    return Object.fromEntries(c.env.map((e) => {
-        const key = e.valueFrom?.secretKeyRef?.key;
-        assert.ok(e.value !== undefined || (key !== undefined && key in secret), `env ${e.name} has a value or a key of the Secret`);
-        return [e.name, e.value ?? secret[key as string]];
-    }));
-}
-
-/** `$(NAME)` replaced from `env`, `$$(NAME)` left as `$(NAME)`, as the kubelet expands command and args. */
-function kubeletExpand(arg: string, env: Record<string, string>): string {
-    return arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) => (name === undefined ? "$" : env[name] ?? m));
 }
 
 function portOpen(): Promise<boolean> {
@@ -69,35 +54,18 @@ function probe(p: Probe, env: Record<string, string>): number | null {
 describe("loopback: Redis's container args, probes and persistence with a real redis-server", function () {
     this.timeout(120_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-redis-"));
-    let server: ChildProcess | undefined;
-    let log = "";
+    const server = new ServerProcess();
+    /** The kubelet's environment for `c`: the credentials Secret holds the password. */
+    const envOf = (c: Container) => kubeletEnv(c.env, { REDIS_PASSWORD: PASSWORD });
 
     /** Starts redis-server with the container's args (expanded), the volume at `dir`; resolves once the startup probe passes. */
     async function start(c: Container): Promise<void> {
         assert.deepEqual(c.command, ["redis-server"]);
-        const env = kubeletEnv(c);
+        const env = envOf(c);
         const args = c.args.map((a) => kubeletExpand(a, env));
-        const i = args.indexOf("--dir");
-        args[i + 1] = dir;
-        server = spawn(which("redis-server") ?? "redis-server", [...args, "--bind", "127.0.0.1"], { env: { PATH: process.env.PATH, ...env }, cwd: dir });
-        server.stdout?.on("data", (d) => { log += d; });
-        server.stderr?.on("data", (d) => { log += d; });
-        for (let n = 0; n < 100; n++) {
-            if (probe(c.startupProbe, env) === 0) {
-                return;
-            }
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.fail(`the startup probe never passed:\n${log}`);
-    }
-
-    /** SIGTERM, as the kubelet stops a container; resolves when the process has exited. */
-    async function stop(): Promise<void> {
-        const s = server;
-        server = undefined;
-        if (s && s.exitCode === null) {
-            await new Promise((r) => { s.once("exit", r); s.kill("SIGTERM"); });
-        }
+        args[args.indexOf("--dir") + 1] = dir;
+        server.start(which("redis-server") ?? "redis-server", [...args, "--bind", "127.0.0.1"], { PATH: process.env.PATH, ...env }, dir);
+        await until("the startup probe passing", () => probe(c.startupProbe, env) === 0, 10, () => server.log);
     }
 
     /** redis-cli with the password; `input`: commands, one per line, instead of `args`. */
@@ -116,36 +84,36 @@ describe("loopback: Redis's container args, probes and persistence with a real r
     });
 
     after(async () => {
-        await stop();
+        await server.stop();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("starts with the pod's args; its probes pass with the pod's environment and fail without the password", async () => {
         const c = redisContainer();
         await start(c);
-        const env = kubeletEnv(c);
+        const env = envOf(c);
         assert.equal(probe(c.readinessProbe, env), 0);
         assert.equal(probe(c.livenessProbe, env), 0);
-        const { REDISCLI_AUTH: _, ...withoutAuth } = env;
+        const withoutAuth = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "REDISCLI_AUTH"));
         assert.notEqual(probe(c.readinessProbe, withoutAuth), 0, "the server asks for the password");
         assert.equal(cli("CONFIG", "GET", "maxmemory"), `maxmemory\n${768 * 2 ** 20}`);
         assert.equal(cli("CONFIG", "GET", "maxmemory-policy"), "maxmemory-policy\nallkeys-lru");
         assert.equal(cli("CONFIG", "GET", "appendonly"), "appendonly\nyes");
         assert.equal(cli("CONFIG", "GET", "appendfsync"), "appendfsync\neverysec");
         assert.equal(cli("CONFIG", "GET", "dir"), `dir\n${fs.realpathSync(dir)}`);
-        assert.doesNotMatch(log, new RegExp(PASSWORD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "the password is not in the log");
+        assert.doesNotMatch(server.log, new RegExp(PASSWORD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "the password is not in the log");
     });
 
     it("keeps what was written across a restart, in the append-only file on the volume", async () => {
         cli("SET", "session:1", "kept");
-        await stop();
+        await server.stop();
         assert.ok(fs.readdirSync(dir).includes("appendonlydir"), fs.readdirSync(dir).join(" "));
         await start(redisContainer());
         assert.equal(cli("GET", "session:1"), "kept");
     });
 
     it("evicts by the policy at maxmemory instead of refusing writes", async () => {
-        await stop();
+        await server.stop();
         await start(redisContainer({ maxmemory: "2mb" }));
         const value = "x".repeat(10_000);
         const replies = cliWith([], Array.from({ length: 500 }, (_, i) => `SET k${i} ${value}`).join("\n")).split("\n");

@@ -973,10 +973,7 @@ describe("Kafka and MinIO (prod, with the seed 003 data services on)", () => {
         assert.equal(p.find(T.secret, "kafka-credentials"), undefined);
         const data = unwrap(p.get(T.secret, "minio-credentials").inputs.stringData);
         assert.equal(data.secret, true);
-        assert.deepEqual(data.value, {
-            MINIO_ROOT_USER: "minio", MINIO_ROOT_PASSWORD: FAKE_SECRETS.minioRootPassword,
-            MC_HOST_local: `http://minio:${FAKE_SECRETS.minioRootPassword}@127.0.0.1:9000`,
-        });
+        assert.deepEqual(data.value, { MINIO_ROOT_USER: "minio", MINIO_ROOT_PASSWORD: FAKE_SECRETS.minioRootPassword });
         assert.equal(p.get(T.statefulSet, "minio").inputs.spec.template.metadata.annotations["checksum/secret"].length, 64);
         assert.equal("checksum/secret" in p.get(T.statefulSet, "kafka").inputs.spec.template.metadata.annotations, false);
     });
