@@ -478,7 +478,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "API server ports out of range", stack: "dev",
         edit: (c) => { c.network = { apiServerCidrs: ["10.96.0.1/32"], apiServerPorts: [443, 70000] }; },
-        problem: "network.apiServerPorts: [443,70000] is not allowed: must be a non-empty list of TCP ports (1-65535)",
+        problem: "network.apiServerPorts[1]: 70000 is not allowed: must be an integer from 1 to 65535",
     },
     {
         what: "rbac that is not a list", stack: "dev",
@@ -747,7 +747,7 @@ function migrationRefusals(): { what: string; stack: string; edit: (c: Raw) => v
         },
         {
             what: "migration arguments that are not strings", stack: "dev", edit: migrate({ ...seed003, args: ["--rev", 42] }),
-            problem: 'services.backend.migration.args: ["--rev",42] is not allowed: must be a list of strings',
+            problem: "services.backend.migration.args[1]: 42 is not allowed: must be a string",
         },
         {
             what: "a migration that is not an object", stack: "dev", edit: migrate(["alembic", "upgrade", "head"]),
