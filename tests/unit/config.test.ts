@@ -2,7 +2,8 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, SETTING_KEYS, resolveConfig } from "../../stacks/config";
+import { z } from "zod";
+import { CONFIG, ConfigValidationError, SETTING_KEYS, resolveConfig } from "../../stacks/config";
 import { SecretKeyState, splitConfig } from "../../stacks/sections/entries";
 import { identityChangeProblems } from "../../stacks/sections/identity";
 import { imageTag } from "../../stacks/sections/images";
@@ -1106,9 +1107,42 @@ describe("config validation", () => {
         assert.deepEqual(problemsOf("dev", raw), ["stripeApiKey: is required: stack secret 'stripeApiKey' (secrets.custom, external); set it with 'pulumi config set --secret stripeApiKey <value> --stack dev'"]);
     });
 
-    it("knows every top-level key Pulumi.yaml declares, and no other", () => {
-        const declared = Object.keys((parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Raw }).config);
-        assert.deepEqual([...declared].sort(), [...SETTING_KEYS, ...SECRET_KEYS].sort());
+    describe("the config's schema (stacks/config.ts CONFIG)", () => {
+        type JsonSchema = { type?: string; description?: string; not?: object; properties?: Record<string, JsonSchema>; additionalProperties?: JsonSchema | false; items?: JsonSchema };
+        const schema = z.toJSONSchema(CONFIG, { io: "input" }) as JsonSchema;
+        const declared = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type: string; default: unknown }> }).config;
+
+        it("agrees with Pulumi.yaml's config: the same top-level keys, the same JSON types, and each declared default accepted", () => {
+            const properties = schema.properties ?? {};
+            assert.deepEqual(Object.keys(declared).sort(), Object.keys(properties).sort());
+            assert.deepEqual([...SETTING_KEYS, ...SECRET_KEYS].sort(), Object.keys(properties).sort());
+            for (const [key, { type, default: def }] of Object.entries(declared)) {
+                assert.equal(properties[key].type, type, `${key}: Pulumi.yaml declares ${type}, the schema ${properties[key].type}`);
+                const issues = CONFIG.safeParse({ [key]: def }).error?.issues.filter((i) => i.path[0] === key) ?? [];
+                // The one required key: its declared default "" reads as unset, which a stack must not leave it.
+                assert.deepEqual(issues.map((i) => i.message), key === "environment" ? ["one of dev, staging, prod"] : [], `${key}: its declared default ${JSON.stringify(def)}`);
+            }
+        });
+
+        it("describes every key at every level", () => {
+            const undescribed: string[] = [];
+            const walk = (s: JsonSchema, at: string) => {
+                // A refused key ({not: {}}) is declared only to say why it is refused.
+                if (!s.description && !s.not) {
+                    undescribed.push(at);
+                }
+                Object.entries(s.properties ?? {}).forEach(([k, v]) => walk(v, at ? `${at}.${k}` : k));
+                // A map's entries are described by the map, unless they are objects with fields of their own.
+                if (s.additionalProperties && s.additionalProperties.properties) {
+                    walk(s.additionalProperties, `${at}.<name>`);
+                }
+                if (s.items?.properties) {
+                    Object.entries(s.items.properties).forEach(([k, v]) => walk(v, `${at}[].${k}`));
+                }
+            };
+            Object.entries(schema.properties ?? {}).forEach(([k, v]) => walk(v, k));
+            assert.deepEqual(undescribed, []);
+        });
     });
 
     it("agrees with Pulumi.yaml's declarations: each declared default is accepted and a value of another type is refused at its key", () => {
