@@ -1124,24 +1124,32 @@ describe("config validation", () => {
             }
         });
 
+        /** Every field at every level, by path (`services.<name>.autoscaling.podsMetrics[].name`); refused keys ({not: {}}) are declared only to say why. */
+        const fields: { path: string; name: string; schema: JsonSchema }[] = [];
+        const walk = (s: JsonSchema, name: string, at: string) => {
+            if (s.not) {
+                return;
+            }
+            fields.push({ path: at, name, schema: s });
+            Object.entries(s.properties ?? {}).forEach(([k, v]) => walk(v, k, `${at}.${k}`));
+            // A map's entries are described by the map, unless they are objects with fields of their own.
+            if (s.additionalProperties && s.additionalProperties.properties) {
+                walk(s.additionalProperties, name, `${at}.<name>`);
+            }
+            Object.entries(s.items?.properties ?? {}).forEach(([k, v]) => walk(v, k, `${at}[].${k}`));
+        };
+        Object.entries(schema.properties ?? {}).forEach(([k, v]) => walk(v, k, k));
+
         it("describes every key at every level", () => {
-            const undescribed: string[] = [];
-            const walk = (s: JsonSchema, at: string) => {
-                // A refused key ({not: {}}) is declared only to say why it is refused.
-                if (!s.description && !s.not) {
-                    undescribed.push(at);
-                }
-                Object.entries(s.properties ?? {}).forEach(([k, v]) => walk(v, at ? `${at}.${k}` : k));
-                // A map's entries are described by the map, unless they are objects with fields of their own.
-                if (s.additionalProperties && s.additionalProperties.properties) {
-                    walk(s.additionalProperties, `${at}.<name>`);
-                }
-                if (s.items?.properties) {
-                    Object.entries(s.items.properties).forEach(([k, v]) => walk(v, `${at}[].${k}`));
-                }
-            };
-            Object.entries(schema.properties ?? {}).forEach(([k, v]) => walk(v, k));
-            assert.deepEqual(undescribed, []);
+            assert.deepEqual(fields.filter((f) => !f.schema.description).map((f) => f.path), []);
+        });
+
+        it("has every field named in README.md's configuration reference (its Configuration and Secrets sections)", () => {
+            const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+            const section = (title: string) => readme.slice(readme.indexOf(`\n## ${title}\n`), readme.indexOf("\n## ", readme.indexOf(`\n## ${title}\n`) + 1));
+            // The reference names fields in code spans (`port`, `{path, periodSeconds 10}`), each under its section's heading.
+            const code = [section("Configuration"), section("Secrets")].join("\n").match(/`[^`]*`/g)?.join(" ") ?? "";
+            assert.deepEqual(fields.filter((f) => !new RegExp(`\\b${f.name}\\b`).test(code)).map((f) => f.path), []);
         });
     });
 
