@@ -122,6 +122,8 @@ export function number(opts: { above: number; max?: number; allowed: string }) {
  * with `example` (default 10Gi) in the message.
  */
 export function quantity(opts: FieldOptions & { positive?: boolean; example?: string } = {}) {
+    // No `abort` on the first check: an aborted check drops the output of every enclosing object, the
+    // valid rest with it; a second problem at the same key is not reported anyway.
     return field((error) => z.string({ error })
         .refine((v) => parseQuantity(v) !== undefined, { error: "must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi" })
         .refine((v) => !opts.positive || (parseQuantity(v) ?? 0) > 0, { error: `must be a Kubernetes quantity greater than zero, such as ${opts.example ?? "10Gi"}` }),
