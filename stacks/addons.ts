@@ -1,7 +1,8 @@
 // Config of the cluster add-ons (Helm releases): where each chart comes from, its pinned version,
 // release name and namespace, its switch, and per-stack value overrides.
 
-import { ObjectReader, patterns } from "./reader";
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from "./k8sRules";
+import { ConfigErrors, Read, anyObject, bool, int, object, quantity, text, textList } from "./reader";
 import { AddonName, AddonSpec, AddonsConfig, Environment } from "./types";
 
 
@@ -39,80 +40,128 @@ export function isLocalChart(chart: string): boolean {
     return /^(\.\.?\/|\/)/.test(chart);
 }
 
-function readAddon(r: ObjectReader, def: AddonDefaults, enabledByDefault: boolean): AddonSpec {
-    const chart = r.string("chart", { default: def.chart });
-    const repository = r.string("repository", { default: isLocalChart(chart) || chart.startsWith("oci://") ? "" : def.repository });
-    if (repository && !/^(https?|oci):\/\/\S+$/.test(repository)) {
-        r.errors.add(r.key("repository"), repository, "must be an http(s):// or oci:// URL");
-    }
+/** The fields every add-on has. */
+const ADDON_FIELDS = {
+    enabled: bool().describe("install the add-on"),
+    chart: text().describe("chart name, an oci:// reference, or a local chart folder/archive"),
+    repository: text({ rule: { re: /^(https?|oci):\/\/\S+$/, maxLength: Infinity, text: "an http(s):// or oci:// URL" } })
+        .describe("chart repository URL; ignored for OCI and local charts"),
     // Always pinned: an empty version means the tested default, never "latest".
-    const version = r.string("version", { default: def.version, pattern: { re: /^v?\d+\.\d+\.\d+([-+][\w.]+)?$/, maxLength: 64, text: "an exact chart version such as 4.13.3 (ranges would let the chart upgrade itself)" } });
+    version: text({ rule: { re: /^v?\d+\.\d+\.\d+([-+][\w.]+)?$/, maxLength: 64, text: "an exact chart version such as 4.13.3 (ranges would let the chart upgrade itself)" } })
+        .describe("exact chart version"),
+    releaseName: text({ rule: DNS1123_LABEL }).describe("Helm release name"),
+    namespace: text({ rule: DNS1123_LABEL }).describe("namespace of the release"),
+    timeoutSeconds: int({ min: 30, max: 3600 }).describe("seconds Helm waits for the release"),
+    values: anyObject().describe("chart values merged over the program's"),
+};
+
+type AddonInput = Read<ReturnType<typeof object<typeof ADDON_FIELDS>>>;
+
+function readAddon(a: AddonInput = {}, def: AddonDefaults): AddonSpec {
+    const chart = a.chart ?? def.chart;
     return {
-        enabled: r.bool("enabled", enabledByDefault),
+        enabled: a.enabled ?? false,
         chart,
-        repository,
-        version,
-        releaseName: r.string("releaseName", { default: def.releaseName, pattern: patterns.dnsLabel }),
-        namespace: r.string("namespace", { default: def.namespace, pattern: patterns.dnsLabel }),
-        timeoutSeconds: r.int("timeoutSeconds", { default: def.timeoutSeconds, min: 30, max: 3600 }),
-        values: r.object("values").raw,
+        repository: a.repository ?? (isLocalChart(chart) || chart.startsWith("oci://") ? "" : def.repository),
+        version: a.version ?? def.version,
+        releaseName: a.releaseName ?? def.releaseName,
+        namespace: a.namespace ?? def.namespace,
+        timeoutSeconds: a.timeoutSeconds ?? def.timeoutSeconds,
+        values: a.values ?? {},
     };
 }
 
 /** TLS versions the controller may offer; older ones have known attacks and no browser needs them. */
 export const SSL_PROTOCOLS = ["TLSv1.2", "TLSv1.3"] as const;
 
-function readSslProtocols(a: ObjectReader): string[] {
-    const list = a.stringList("sslProtocols", SSL_PROTOCOLS);
+function readSslProtocols(errors: ConfigErrors, list: string[] = [...SSL_PROTOCOLS]): string[] {
     const bad = list.filter((p) => !(SSL_PROTOCOLS as readonly string[]).includes(p));
     if (bad.length > 0 || list.length === 0 || new Set(list).size !== list.length) {
-        a.errors.add(a.key("sslProtocols"), list, `must list one or both of ${SSL_PROTOCOLS.join(", ")}, each once (TLS 1.0 and 1.1 are not offered)`);
+        errors.add("addons.ingressNginx.sslProtocols", list, `must list one or both of ${SSL_PROTOCOLS.join(", ")}, each once (TLS 1.0 and 1.1 are not offered)`);
         return [...SSL_PROTOCOLS];
     }
     return list;
 }
 
-export function readAddons(r: ObjectReader, env: Environment): AddonsConfig {
-    const read = <T extends object>(name: AddonName, extra: (a: ObjectReader) => T): AddonSpec & T => {
-        const a = r.object(name);
-        const spec = { ...readAddon(a, ADDON_DEFAULTS[name], false), ...extra(a) };
-        a.done();
-        return spec;
-    };
+const INGRESS_NGINX = object({
+    ...ADDON_FIELDS,
+    replicas: int({ min: 1 }).describe("controller replicas"),
+    sslProtocols: textList().describe("TLS versions offered"),
+}).describe("ingress-nginx, the Ingress controller");
+
+const CERT_MANAGER = object({
+    ...ADDON_FIELDS,
+    acmeEmail: text({ rule: { re: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, maxLength: 254, text: "an email address" } }).describe("ACME account email of the Let's Encrypt ClusterIssuers"),
+    clusterIssuers: bool().describe("create the Let's Encrypt ClusterIssuers"),
+}).describe("cert-manager, the certificates");
+
+const METRICS_SERVER = object({
+    ...ADDON_FIELDS,
+    kubeletInsecureTls: bool().describe("skip verifying kubelet serving certificates (never in prod)"),
+    verifyApiServiceTls: bool().describe("verify the metrics APIService's certificate"),
+}).describe("metrics-server, the resource metrics of HPAs");
+
+const KUBE_PROMETHEUS_STACK = object({
+    ...ADDON_FIELDS,
+    retention: text({ rule: { re: /^\d+[hdwy]$/, maxLength: 8, text: "a Prometheus retention such as 15d" } }).describe("how long Prometheus keeps data"),
+    storageSize: quantity({ positive: true }).describe("Prometheus volume size"),
+    storageClass: text({ rule: DNS1123_SUBDOMAIN }).describe("StorageClass of the Prometheus and Alertmanager volumes"),
+    routeAlerts: bool().describe("send alerts to the alertWebhookUrl secret"),
+    controlPlaneMonitoring: bool().describe("scrape the control plane's components"),
+    alertmanagerReplicas: int({ min: 1, max: 5 }).describe("Alertmanager replicas"),
+    alertmanagerStorageSize: quantity({ positive: true }).describe("Alertmanager volume size"),
+}).describe("kube-prometheus-stack: Prometheus, Alertmanager, Grafana");
+
+export const ADDONS = object({
+    ingressNginx: INGRESS_NGINX,
+    certManager: CERT_MANAGER,
+    metricsServer: METRICS_SERVER,
+    kubePrometheusStack: KUBE_PROMETHEUS_STACK,
+}).describe("Cluster add-ons as Helm releases");
+
+export function readAddons(errors: ConfigErrors, a: Read<typeof ADDONS> = {}, env: Environment): AddonsConfig {
+    const prod = env === "prod";
+    const nginx = a.ingressNginx ?? {};
+    const cm = a.certManager ?? {};
+    const ms = a.metricsServer ?? {};
+    const kps = a.kubePrometheusStack ?? {};
     const addons: AddonsConfig = {
-        ingressNginx: read("ingressNginx", (a) => ({
-            replicas: a.int("replicas", { default: env === "prod" ? 2 : 1, min: 1 }),
-            sslProtocols: readSslProtocols(a),
-        })),
-        certManager: read("certManager", (a) => ({
-            acmeEmail: a.string("acmeEmail", { pattern: { re: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, maxLength: 254, text: "an email address" } }),
-            clusterIssuers: a.bool("clusterIssuers", true),
-        })),
-        metricsServer: read("metricsServer", (a) => ({
-            kubeletInsecureTls: a.bool("kubeletInsecureTls", false),
-            verifyApiServiceTls: a.bool("verifyApiServiceTls", env !== "dev"),
-        })),
-        kubePrometheusStack: read("kubePrometheusStack", (a) => ({
-            retention: a.string("retention", { default: env === "prod" ? "30d" : "7d", pattern: { re: /^\d+[hdwy]$/, maxLength: 8, text: "a Prometheus retention such as 15d" } }),
-            storageSize: a.quantity("storageSize", env === "prod" ? "100Gi" : "20Gi", { positive: true }),
-            storageClass: a.string("storageClass", { pattern: patterns.storageClass }),
-            routeAlerts: a.bool("routeAlerts", env === "prod"),
-            controlPlaneMonitoring: a.bool("controlPlaneMonitoring", false),
+        ingressNginx: {
+            ...readAddon(nginx, ADDON_DEFAULTS.ingressNginx),
+            replicas: nginx.replicas ?? (prod ? 2 : 1),
+            sslProtocols: readSslProtocols(errors, nginx.sslProtocols),
+        },
+        certManager: {
+            ...readAddon(cm, ADDON_DEFAULTS.certManager),
+            acmeEmail: cm.acmeEmail ?? "",
+            clusterIssuers: cm.clusterIssuers ?? true,
+        },
+        metricsServer: {
+            ...readAddon(ms, ADDON_DEFAULTS.metricsServer),
+            kubeletInsecureTls: ms.kubeletInsecureTls ?? false,
+            verifyApiServiceTls: ms.verifyApiServiceTls ?? env !== "dev",
+        },
+        kubePrometheusStack: {
+            ...readAddon(kps, ADDON_DEFAULTS.kubePrometheusStack),
+            retention: kps.retention ?? (prod ? "30d" : "7d"),
+            storageSize: kps.storageSize ?? (prod ? "100Gi" : "20Gi"),
+            storageClass: kps.storageClass ?? "",
+            routeAlerts: kps.routeAlerts ?? prod,
+            controlPlaneMonitoring: kps.controlPlaneMonitoring ?? false,
             // Two replicas in prod: silences and notification state are gossiped, so one can restart.
-            alertmanagerReplicas: a.int("alertmanagerReplicas", { default: env === "prod" ? 2 : 1, min: 1, max: 5 }),
-            alertmanagerStorageSize: a.quantity("alertmanagerStorageSize", env === "prod" ? "10Gi" : "2Gi", { positive: true }),
-        })),
+            alertmanagerReplicas: kps.alertmanagerReplicas ?? (prod ? 2 : 1),
+            alertmanagerStorageSize: kps.alertmanagerStorageSize ?? (prod ? "10Gi" : "2Gi"),
+        },
     };
-    r.done();
-    const cm = addons.certManager;
-    if (cm.enabled && cm.clusterIssuers && !cm.acmeEmail) {
-        r.errors.missing(r.key("certManager.acmeEmail"), "an ACME account email for the Let's Encrypt ClusterIssuers (or certManager.clusterIssuers: false)");
+    const certManager = addons.certManager;
+    if (certManager.enabled && certManager.clusterIssuers && !certManager.acmeEmail) {
+        errors.missing("addons.certManager.acmeEmail", "an ACME account email for the Let's Encrypt ClusterIssuers (or certManager.clusterIssuers: false)");
     }
-    if (env === "prod" && addons.metricsServer.kubeletInsecureTls) {
-        r.errors.add(r.key("metricsServer.kubeletInsecureTls"), true, "must be false in prod: it disables verification of kubelet serving certificates");
+    if (prod && addons.metricsServer.kubeletInsecureTls) {
+        errors.add("addons.metricsServer.kubeletInsecureTls", true, "must be false in prod: it disables verification of kubelet serving certificates");
     }
-    if (env === "prod" && addons.kubePrometheusStack.enabled && !addons.kubePrometheusStack.routeAlerts) {
-        r.errors.add(r.key("kubePrometheusStack.routeAlerts"), false, "must be true in prod: the chart's default sends every alert to a null receiver");
+    if (prod && addons.kubePrometheusStack.enabled && !addons.kubePrometheusStack.routeAlerts) {
+        errors.add("addons.kubePrometheusStack.routeAlerts", false, "must be true in prod: the chart's default sends every alert to a null receiver");
     }
     return addons;
 }

@@ -1,8 +1,10 @@
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN, INGRESS_HOST } from "./k8sRules";
+import { z } from "zod";
+import { Rule, follows } from "./k8sRules";
 
-// A small, pure reader over raw (already JSON-parsed) stack config. It records every problem instead
-// of throwing on the first, so a bad stack config fails once with the full list, each entry naming
-// the key, the value and what is allowed.
+// The config's shape is declared with zod (the fields below, composed in each section and in
+// config.ts); this module turns zod's issues into the project's problem list. Every problem is
+// collected, never only the first, so a bad stack config fails once with the full list, each entry
+// naming the key, the value and what is allowed.
 
 export class ConfigErrors {
     readonly problems: string[] = [];
@@ -13,6 +15,11 @@ export class ConfigErrors {
 
     missing(key: string, allowed: string): void {
         this.problems.push(`${key}: is required: ${allowed}`);
+    }
+
+    /** Whether a problem is reported at `key` or under it, so a check that reads it can stay quiet rather than report a follow-on. */
+    has(key: string): boolean {
+        return this.problems.some((p) => p.startsWith(`${key}:`) || p.startsWith(`${key}.`) || p.startsWith(`${key}[`));
     }
 }
 
@@ -29,15 +36,6 @@ export function show(value: unknown): string {
 export function inWords(items: readonly string[]): string {
     return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
-
-export const patterns = {
-    /** A Kubernetes object name usable as a DNS label (namespaces, Services). */
-    dnsLabel: DNS1123_LABEL,
-    /** A hostname for an Ingress rule: lower-case RFC 1123 subdomain, not an IP address. */
-    hostname: INGRESS_HOST,
-    /** An optional StorageClass name (empty: the cluster's default class). */
-    storageClass: DNS1123_SUBDOMAIN,
-};
 
 const QUANTITY = /^([+]?[0-9.]+)([eE][-+]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
@@ -63,233 +61,213 @@ export function parseQuantity(text: string): number | undefined {
     return base * SUFFIX[suffix];
 }
 
-type Raw = Record<string, unknown>;
+// ---- Fields: each a zod schema with the YAML coercions and messages the stack files need. ----
 
-const INT32_MAX = 2147483647;
+/** Set `required` (what to set) for a field that has no default; others are optional. */
+interface FieldOptions {
+    readonly required?: string;
+}
 
 /**
- * Reads one config object. `field(...)` calls mark keys as known; `done()` reports the rest as unknown.
- * A missing object reads as `{}` so defaults apply.
+ * A field: YAML's empty value (`key:`, null) reads as unset, like a missing key; `coerce` turns the
+ * YAML forms of a value into its type ("true", `cpu: 2`). A missing required field is reported with
+ * its `required` text, any other failure with `allowed`.
  */
-export class ObjectReader {
-    private readonly seen = new Set<string>();
-    /** Keys reported by `refuse`: neither unknown nor known. */
-    private readonly refused = new Set<string>();
-    readonly raw: Raw;
+function field<T extends z.ZodType>(schema: (error: z.core.$ZodErrorMap) => T, allowed: string, opts: FieldOptions, coerce: (v: unknown) => unknown = (v) => v) {
+    const inner = schema((iss) => (iss.input === undefined ? opts.required : allowed));
+    return z.preprocess((v) => (v === null ? undefined : coerce(v)), opts.required === undefined ? inner.optional() : inner);
+}
 
-    constructor(readonly path: string, value: unknown, readonly errors: ConfigErrors) {
-        if (value === undefined || value === null) {
-            this.raw = {};
-        } else if (typeof value === "object" && !Array.isArray(value)) {
-            this.raw = value as Raw;
-        } else {
-            errors.add(path, value, "must be an object");
-            this.raw = {};
+/** The Kubernetes integer fields are int32: the API server refuses larger values. */
+const INT32 = { min: -2147483648, max: 2147483647 } as const;
+
+/**
+ * A string; an empty one reads as unset. `rule`: a format from k8sRules.ts (or the like).
+ * `scalars`: a YAML number or boolean is read as its text (`value: true` of a label).
+ */
+export function text(opts: FieldOptions & { rule?: Rule; scalars?: boolean } = {}) {
+    const rule = opts.rule;
+    const scalar = (v: unknown) => (opts.scalars && (typeof v === "number" || typeof v === "boolean") ? String(v) : v);
+    return field((error) => {
+        const s = z.string({ error });
+        return rule ? s.refine((v) => follows(rule, v), { error: `must be ${rule.text}` }) : s;
+    }, "must be a string", opts, (v) => (v === "" ? undefined : scalar(v)));
+}
+
+export function oneOf<const T extends string>(values: readonly T[], opts: FieldOptions = {}) {
+    return field((error) => z.enum(values as [T, ...T[]], { error: (iss) => (iss.input === undefined || typeof iss.input === "string" ? error(iss) : "must be a string") }),
+        `must be one of ${values.join(", ")}`, opts, (v) => (v === "" ? undefined : v));
+}
+
+export function bool() {
+    return field((error) => z.boolean({ error }), "must be true or false", {}, (v) => (v === "true" ? true : v === "false" ? false : v));
+}
+
+/** An integer from `min` to `max` (int32 by default); YAML may hand it over as text ("3"). */
+export function int(opts: FieldOptions & { min?: number; max?: number } = {}) {
+    const { min = INT32.min, max = INT32.max } = opts;
+    const range = `must be an integer from ${min} to ${max}`;
+    return field((error) => z.number({ error: (iss) => (Number.isInteger(iss.input) ? range : error(iss)) }).int().min(min).max(max),
+        "must be an integer", opts, (v) => (typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v));
+}
+
+/** A number greater than `above` (and at most `max`), as `allowed` states it. */
+export function number(opts: { above: number; max?: number; allowed: string }) {
+    return field((error) => z.number({ error }).gt(opts.above).max(opts.max ?? Infinity), `must be ${opts.allowed}`, {},
+        (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v));
+}
+
+/**
+ * A Kubernetes quantity; a YAML number (`cpu: 2`) is read as its text. `positive`: zero is refused,
+ * with `example` (default 10Gi) in the message.
+ */
+export function quantity(opts: FieldOptions & { positive?: boolean; example?: string } = {}) {
+    // No `abort` on the first check: an aborted check drops the output of every enclosing object, the
+    // valid rest with it; a second problem at the same key is not reported anyway.
+    return field((error) => z.string({ error })
+        .refine((v) => parseQuantity(v) !== undefined, { error: "must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi" })
+        .refine((v) => !opts.positive || (parseQuantity(v) ?? 0) > 0, { error: `must be a Kubernetes quantity greater than zero, such as ${opts.example ?? "10Gi"}` }),
+    "must be a string", opts, (v) => (typeof v === "number" && Number.isFinite(v) ? String(v) : v === "" ? undefined : v));
+}
+
+/** A list of strings; a wrong item is reported at its index. */
+export function textList(opts: FieldOptions = {}) {
+    return field((error) => z.array(z.string({ error: "must be a string" }), { error }), "must be a list of strings", opts);
+}
+
+/** A map of strings; YAML numbers and booleans are read as their text. */
+export function textMap() {
+    const scalar = z.preprocess((v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v), z.string({ error: "must be a string" }));
+    return field((error) => z.record(z.string(), scalar, { error }), "must be a map of strings", {});
+}
+
+/** A free-form object passed on as it is (e.g. Helm values). */
+export function anyObject() {
+    return field((error) => z.record(z.string(), z.unknown(), { error }), "must be an object", {});
+}
+
+/** A number that may take one value only; `allowed` says why (YAML may hand it over as text). */
+export function exactly(value: number, allowed: string) {
+    return field((error) => z.literal(value, { error }), allowed, {}, (v) => (v === String(value) ? value : v));
+}
+
+/** Whether a field is refused: declared only to say why (see `refused`). */
+const REFUSED = new WeakSet<z.ZodType>();
+
+/** A key that exists elsewhere but never here: refused with the reason instead of "unknown key". */
+export function refused(reason: string) {
+    const schema = field((error) => z.never({ error }), reason, {});
+    REFUSED.add(schema);
+    return schema;
+}
+
+/** A config object: its fields, and every other key reported as unknown, with the known ones. */
+export function object<T extends z.core.$ZodLooseShape>(shape: T, opts: FieldOptions = {}) {
+    const known = Object.keys(shape).filter((k) => !REFUSED.has(shape[k] as z.ZodType)).sort().join(", ");
+    const unknown = `unknown key; known keys here: ${known}`;
+    return field((error) => z.strictObject(shape, { error: (iss) => (iss.code === "unrecognized_keys" ? unknown : error(iss)) }), "must be an object", opts);
+}
+
+/** An item of a list or map: there, an empty value (null) is not a missing field but a missing item. */
+function item<T extends z.ZodType>(schema: T) {
+    return schema.refine((v) => v !== undefined, { error: "a value" });
+}
+
+/** A map of name to object (e.g. services by name). */
+export function mapOf<T extends z.ZodType>(value: T) {
+    return field((error) => z.record(z.string(), item(value), { error }), "must be an object", {});
+}
+
+/** A list of objects or values, each reported by index (`name[0]`); `nonEmpty` says what the items are when one is needed. */
+export function listOf<T extends z.ZodType>(schema: T, opts: { nonEmpty?: string } = {}) {
+    const nonEmpty = opts.nonEmpty;
+    return field((error) => {
+        const list = z.array(item(schema), { error });
+        return nonEmpty === undefined ? list : list.min(1, { error: `must be a non-empty list of ${nonEmpty}` });
+    }, "must be a list", {});
+}
+
+/** Rules for the keys and values of a map (label maps, env), from k8sRules.ts. */
+export interface MapRules {
+    readonly keys?: { ok: (k: string) => boolean; text: string };
+    readonly values?: { ok: (v: string) => boolean; text: string };
+}
+
+/** Checks a map's keys and values; an entry with a bad key is left out, so it is reported once. */
+export function checkMap(errors: ConfigErrors, key: string, map: Readonly<Record<string, string>>, rules: MapRules): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(map)) {
+        if (rules.keys && !rules.keys.ok(k)) {
+            errors.add(key, k, `keys must be ${rules.keys.text}`);
+            continue;
         }
+        if (rules.values && !rules.values.ok(v)) {
+            errors.add(`${key}.${k}`, v, `must be ${rules.values.text}`);
+        }
+        out[k] = v;
     }
+    return out;
+}
 
-    key(name: string): string {
-        return this.path ? `${this.path}.${name}` : name;
+// ---- Reading raw config with a shape. ----
+
+type Partially<T> = T extends readonly (infer U)[] ? Partially<NonNullable<U>>[]
+    : T extends object ? (string extends keyof T ? { [K in keyof T]: Partially<NonNullable<T[K]>> } : { [K in keyof T]?: Partially<T[K]> }) : T;
+
+/** What the reader hands on of a schema's output: invalid values are removed, so any field may be missing. */
+export type Read<S extends z.ZodType> = Partially<NonNullable<z.output<S>>>;
+
+type Path = readonly PropertyKey[];
+
+/** A config key as messages name it: `services.backend.rbac[0].verbs`. */
+function keyOf(path: Path): string {
+    return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("");
+}
+
+function at(value: unknown, path: Path): unknown {
+    return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined), value);
+}
+
+/** Removes an invalid value from zod's output, so its default applies; an invalid list item drops the list. */
+function remove(output: unknown, path: Path): void {
+    const end = typeof path[path.length - 1] === "number" ? path.length - 1 : path.length;
+    const parent = at(output, path.slice(0, end - 1));
+    if (end > 0 && parent !== null && typeof parent === "object") {
+        delete (parent as Record<PropertyKey, unknown>)[path[end - 1]];
     }
+}
 
-    has(name: string): boolean {
-        return this.raw[name] !== undefined && this.raw[name] !== null;
-    }
-
-    private take(name: string): unknown {
-        this.seen.add(name);
-        return this.raw[name];
-    }
-
-    string(name: string, opts: { default?: string; required?: string; oneOf?: readonly string[]; pattern?: { re: { test(value: string): boolean }; maxLength: number; text: string } } = {}): string {
-        const value = this.take(name);
-        const key = this.key(name);
-        if (value === undefined || value === null || value === "") {
-            if (opts.required !== undefined) {
-                this.errors.missing(key, opts.required);
-            }
-            return opts.default ?? "";
-        }
-        if (typeof value !== "string") {
-            this.errors.add(key, value, "must be a string");
-            return opts.default ?? "";
-        }
-        if (opts.oneOf && !opts.oneOf.includes(value)) {
-            this.errors.add(key, value, `must be one of ${opts.oneOf.join(", ")}`);
-        }
-        if (opts.pattern && (value.length > opts.pattern.maxLength || !opts.pattern.re.test(value))) {
-            this.errors.add(key, value, `must be ${opts.pattern.text}`);
-        }
-        return value;
-    }
-
-    int(name: string, opts: { default: number; min?: number; max?: number; required?: string }): number {
-        const value = this.take(name);
-        const key = this.key(name);
-        if (value === undefined || value === null) {
-            if (opts.required !== undefined) {
-                this.errors.missing(key, opts.required);
-            }
-            return opts.default;
-        }
-        const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
-        if (typeof n !== "number" || !Number.isInteger(n)) {
-            this.errors.add(key, value, "must be an integer");
-            return opts.default;
-        }
-        // Kubernetes integer fields are int32: larger values are refused by the API server.
-        const min = opts.min ?? -INT32_MAX - 1;
-        const max = opts.max ?? INT32_MAX;
-        if (n < min || n > max) {
-            const range = `an integer from ${min} to ${max}`;
-            this.errors.add(key, value, `must be ${range}`);
-            return opts.default;
-        }
-        return n;
-    }
-
-    number(name: string, opts: { default: number; above: number; max?: number; text: string }): number {
-        const value = this.take(name);
-        if (value === undefined || value === null) {
-            return opts.default;
-        }
-        const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-        if (typeof n !== "number" || !Number.isFinite(n) || n <= opts.above || (opts.max !== undefined && n > opts.max)) {
-            this.errors.add(this.key(name), value, `must be ${opts.text}`);
-            return opts.default;
-        }
-        return n;
-    }
-
-    /** Marks an optional field as known when the caller has decided it is absent. */
-    skip(name: string): undefined {
-        this.take(name);
-        return undefined;
-    }
-
-    /** Reads an optional field with `read`, or returns undefined when it is absent. */
-    optional<T>(name: string, read: (r: ObjectReader) => T): T | undefined {
-        const present = this.has(name);
-        const child = this.object(name);
-        return present ? read(child) : undefined;
-    }
-
-    bool(name: string, def: boolean): boolean {
-        const value = this.take(name);
-        if (value === undefined || value === null) {
-            return def;
-        }
-        if (value === true || value === "true") {
-            return true;
-        }
-        if (value === false || value === "false") {
-            return false;
-        }
-        this.errors.add(this.key(name), value, "must be true or false");
-        return def;
-    }
-
-    /**
-     * A Kubernetes quantity; a YAML number (`cpu: 2`) is read as its text. `positive`: zero is refused,
-     * with `example` (default 10Gi) in the message. A `required` one that is missing reads as `def`.
-     */
-    quantity(name: string, def: string, opts: { positive?: boolean; example?: string; required?: string } = {}): string {
-        const raw = this.raw[name];
-        const value = typeof raw === "number" && Number.isFinite(raw) ? (this.take(name), String(raw)) : this.string(name, { default: def, required: opts.required });
-        const n = parseQuantity(value);
-        if (n === undefined) {
-            this.errors.add(this.key(name), value, "must be a Kubernetes quantity such as 500m, 2, 256Mi or 10Gi");
-            return def;
-        }
-        if (opts.positive && n <= 0) {
-            this.errors.add(this.key(name), value, `must be a Kubernetes quantity greater than zero, such as ${opts.example ?? "10Gi"}`);
-            return def;
-        }
-        return value;
-    }
-
-    stringList(name: string, def: readonly string[] = []): string[] {
-        const value = this.take(name);
-        if (value === undefined || value === null) {
-            return [...def];
-        }
-        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-            this.errors.add(this.key(name), value, "must be a list of strings");
-            return [...def];
-        }
-        return value as string[];
-    }
-
-    /** A map of strings; `keys`/`values` check each entry (YAML numbers and booleans are read as text). */
-    stringMap(name: string, def: Readonly<Record<string, string>> = {},
-        rules: { keys?: { ok: (k: string) => boolean; text: string }; values?: { ok: (v: string) => boolean; text: string } } = {}): Record<string, string> {
-        const value = this.take(name);
-        if (value === undefined || value === null) {
-            return { ...def };
-        }
-        if (typeof value !== "object" || Array.isArray(value)) {
-            this.errors.add(this.key(name), value, "must be a map of strings");
-            return { ...def };
-        }
-        const out: Record<string, string> = {};
-        for (const [k, v] of Object.entries(value as Raw)) {
-            if (rules.keys && !rules.keys.ok(k)) {
-                this.errors.add(`${this.key(name)}`, k, `keys must be ${rules.keys.text}`);
-            } else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
-                if (rules.values && !rules.values.ok(String(v))) {
-                    this.errors.add(`${this.key(name)}.${k}`, v, `must be ${rules.values.text}`);
+/**
+ * Reads raw config with `schema`: every issue becomes a problem at its key (once per key), with the
+ * raw value as the stack file has it. zod's safeParse returns no data when anything fails, but
+ * defaults must still apply and cross-checks still run on the valid rest, so the output is taken
+ * from a final check that runs in any case, and the invalid values are removed from it.
+ */
+export function shapeReader<T extends z.ZodType>(schema: T): (raw: unknown, errors: ConfigErrors) => Read<T> {
+    let output: unknown;
+    const capturing = schema.refine((v) => { output = v; return true; }, { when: () => true });
+    return (raw, errors) => {
+        output = undefined;
+        const result = capturing.safeParse(raw);
+        const reported = new Set<string>();
+        for (const issue of result.error?.issues ?? []) {
+            const keys = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+            for (const path of keys) {
+                const key = keyOf(path);
+                const value = at(raw, path);
+                if (!reported.has(key)) {
+                    reported.add(key);
+                    if (value === undefined || value === null || value === "") {
+                        errors.missing(key, issue.message);
+                    } else {
+                        errors.add(key, value, issue.message);
+                    }
                 }
-                out[k] = String(v);
-            } else {
-                this.errors.add(`${this.key(name)}.${k}`, v, "must be a string");
+            }
+            if (issue.code !== "unrecognized_keys") {
+                remove(output, issue.path);
             }
         }
-        return out;
-    }
-
-    /** A list of objects, each read with its index in the path (`name[0]`). */
-    objectList(name: string): ObjectReader[] {
-        const value = this.take(name);
-        if (value === undefined || value === null) {
-            return [];
-        }
-        if (!Array.isArray(value)) {
-            this.errors.add(this.key(name), value, "must be a list");
-            return [];
-        }
-        return value.map((v, i) => new ObjectReader(`${this.key(name)}[${i}]`, v, this.errors));
-    }
-
-    object(name: string): ObjectReader {
-        return new ObjectReader(this.key(name), this.take(name), this.errors);
-    }
-
-    /** The entries of a map of objects (e.g. services keyed by name). */
-    entries(name: string): [string, ObjectReader][] {
-        const parent = this.object(name);
-        return Object.keys(parent.raw).map((k) => {
-            parent.seen.add(k);
-            return [k, parent.object(k)];
-        });
-    }
-
-    /**
-     * Refuses a key that exists elsewhere but never here, with the reason instead of "unknown key",
-     * and leaves it out of the known keys that `done()` lists.
-     */
-    refuse(name: string, allowed: string): void {
-        this.refused.add(name);
-        if (this.has(name)) {
-            this.errors.add(this.key(name), this.raw[name], allowed);
-        }
-    }
-
-    /** Reports every key that no reader asked for. */
-    done(): void {
-        for (const k of Object.keys(this.raw)) {
-            if (!this.seen.has(k) && !this.refused.has(k)) {
-                this.errors.add(this.key(k), this.raw[k], `unknown key; known keys here: ${[...this.seen].sort().join(", ")}`);
-            }
-        }
-    }
+        return ((result.success ? result.data : output) ?? {}) as Read<T>;
+    };
 }

@@ -2,7 +2,7 @@
 // config validation, the program (stacks/load.ts, components/appSecrets.ts) and the secrets command.
 
 import * as crypto from "crypto";
-import { ObjectReader } from "./reader";
+import { ConfigErrors, Read, bool, mapOf, object, oneOf, text } from "./reader";
 import { CustomSecretKind, Environment, PlatformConfig, SecretSettings } from "./types";
 
 export type SecretKind =
@@ -98,30 +98,38 @@ export const CUSTOM_PASSWORD_LENGTH = 32;
 
 const CUSTOM_KEY = /^[a-z][a-zA-Z0-9]{0,62}$/;
 
+export const SECRETS = object({
+    requireConfigured: bool().describe("no generated fallback: every secret set with --secret"),
+    azureAdSso: bool().describe("require the Azure AD SSO secrets"),
+    custom: mapOf(oneOf(CUSTOM_KINDS)).describe("the stack's own secrets: key -> password or external"),
+}).describe("Secret handling");
+
+/** The secrets' own config keys, with their descriptions; their values never pass validation. */
+export const SECRET_FIELDS = Object.fromEntries(SECRET_DEFS.map((d) => [d.key, text().describe(`Secret: ${d.description}`)]));
+
 /**
  * `reservedKeys`: the project's other config keys, which a custom secret must not shadow.
  */
-export function readSecretSettings(r: ObjectReader, env: Environment, reservedKeys: readonly string[]): SecretSettings {
+export function readSecretSettings(errors: ConfigErrors, s: Read<typeof SECRETS> = {}, env: Environment, reservedKeys: readonly string[]): SecretSettings {
     const custom: Record<string, CustomSecretKind> = {};
-    const c = r.object("custom");
-    for (const [key, value] of Object.entries(c.raw)) {
-        const kind = c.string(key, { oneOf: CUSTOM_KINDS }) as CustomSecretKind;
+    for (const [key, kind] of Object.entries(s.custom ?? {})) {
+        if (kind === undefined) {
+            continue;
+        }
         if (!CUSTOM_KEY.test(key)) {
-            r.errors.add(c.key(key), value, "must be declared under a camelCase config key (a letter, then letters and digits, at most 63)");
+            errors.add(`secrets.custom.${key}`, kind, "must be declared under a camelCase config key (a letter, then letters and digits, at most 63)");
         } else if (SECRET_KEYS.includes(key) || reservedKeys.includes(key)) {
-            r.errors.add(c.key(key), value, `must not reuse '${key}', which is already a config key of this project`);
-        } else if (CUSTOM_KINDS.includes(kind)) {
+            errors.add(`secrets.custom.${key}`, kind, `must not reuse '${key}', which is already a config key of this project`);
+        } else {
             // Only valid declarations become secrets, so one mistake is reported once.
             custom[key] = kind;
         }
     }
-    const spec = {
-        requireConfigured: r.bool("requireConfigured", env === "prod"),
-        azureAdSso: r.bool("azureAdSso", false),
+    return {
+        requireConfigured: s.requireConfigured ?? env === "prod",
+        azureAdSso: s.azureAdSso ?? false,
         custom,
     };
-    r.done();
-    return spec;
 }
 
 /** Keys of the secrets a raw `secrets` config object declares, read before validation (see splitConfig). */

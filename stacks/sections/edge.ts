@@ -1,35 +1,57 @@
 // The edge: the Ingress, its controller (managed or external) and the response headers.
 
-import { ObjectReader, patterns } from "../reader";
+import { DNS1123_LABEL, INGRESS_HOST } from "../k8sRules";
+import { ConfigErrors, Read, bool, int, object, oneOf, text, textList } from "../reader";
 import { INGRESS_HEADER_NAMES, ingressSecurityHeaders } from "../securityHeaders";
 import { AddonsConfig, IngressControllerSpec, IngressSpec } from "../types";
 
-export function readIngress(r: ObjectReader, domain: string, appName: string, addons: AddonsConfig): IngressSpec {
+const CONTROLLER = object({
+    mode: oneOf(["managed", "external"]).describe("managed: this stack's ingress-nginx add-on; external: a controller installed elsewhere"),
+    allowedResponseHeaders: textList().describe("external only: the headers the controller lets an Ingress set"),
+    sendsHsts: bool().describe("external only: the controller adds HSTS itself"),
+}).describe("the controller that serves className");
+
+export const INGRESS = object({
+    enabled: bool().describe("an Ingress for the services with an ingressPath"),
+    host: text({ rule: INGRESS_HOST }).describe("its host; domain unless set"),
+    className: text({ rule: DNS1123_LABEL }).describe("IngressClass"),
+    clusterIssuer: text({ rule: DNS1123_LABEL }).describe("cert-manager ClusterIssuer of its certificate"),
+    tlsSecretName: text({ rule: DNS1123_LABEL }).describe("Secret of its certificate"),
+    rateLimitRps: int({ min: 1 }).describe("requests per second per client"),
+    proxyTimeoutSeconds: int({ min: 1 }).describe("proxy read/send timeout (WebSockets)"),
+    proxyBodySize: text({ rule: { re: /^\d+[kmg]?$/i, maxLength: 10, text: "an nginx size such as 10m or 1G" } }).describe("largest request body"),
+    // It becomes a response header in the controller's config: no line breaks, quotes or backslashes.
+    contentSecurityPolicy: text({ rule: { re: /^[^"\\\u0000-\u001f\u007f]*$/, maxLength: 4096, text: "a header value without quotes, backslashes or line breaks" } })
+        .describe("Content-Security-Policy header"),
+    hstsMaxAgeSeconds: int({ min: 0 }).describe("Strict-Transport-Security max-age"),
+    securityHeaders: bool().describe("set the security response headers"),
+    controller: CONTROLLER,
+    waitForAddress: bool().describe("wait until the controller publishes the Ingress's address"),
+}).describe("The Ingress, its TLS and response headers");
+
+export function readIngress(errors: ConfigErrors, i: Read<typeof INGRESS> = {}, domain: string, appName: string, addons: AddonsConfig): IngressSpec {
     const spec: IngressSpec = {
-        enabled: r.bool("enabled", true),
-        host: r.string("host", { default: domain, pattern: patterns.hostname }),
-        className: r.string("className", { default: "nginx", pattern: patterns.dnsLabel }),
-        clusterIssuer: r.string("clusterIssuer", { default: "letsencrypt-prod", pattern: patterns.dnsLabel }),
-        tlsSecretName: r.string("tlsSecretName", { default: `${appName}-tls`, pattern: patterns.dnsLabel }),
-        rateLimitRps: r.int("rateLimitRps", { default: 100, min: 1 }),
-        proxyTimeoutSeconds: r.int("proxyTimeoutSeconds", { default: 3600, min: 1 }),
-        proxyBodySize: r.string("proxyBodySize", { default: "10m", pattern: { re: /^\d+[kmg]?$/i, maxLength: 10, text: "an nginx size such as 10m or 1G" } }),
-        contentSecurityPolicy: r.string("contentSecurityPolicy", {
-            // It becomes a response header in the controller's config: no line breaks, quotes or backslashes.
-            pattern: { re: /^[^"\\\u0000-\u001f\u007f]*$/, maxLength: 4096, text: "a header value without quotes, backslashes or line breaks" },
-            default: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' wss:; frame-ancestors 'none'",
-        }),
-        hstsMaxAgeSeconds: r.int("hstsMaxAgeSeconds", { default: 31536000, min: 0 }),
-        securityHeaders: r.bool("securityHeaders", true),
-        controller: readIngressController(r.object("controller"), addons),
-        waitForAddress: r.bool("waitForAddress", true),
+        enabled: i.enabled ?? true,
+        host: i.host ?? domain,
+        className: i.className ?? "nginx",
+        clusterIssuer: i.clusterIssuer ?? "letsencrypt-prod",
+        tlsSecretName: i.tlsSecretName ?? `${appName}-tls`,
+        rateLimitRps: i.rateLimitRps ?? 100,
+        proxyTimeoutSeconds: i.proxyTimeoutSeconds ?? 3600,
+        proxyBodySize: i.proxyBodySize ?? "10m",
+        contentSecurityPolicy: i.contentSecurityPolicy ??
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' wss:; frame-ancestors 'none'",
+        hstsMaxAgeSeconds: i.hstsMaxAgeSeconds ?? 31536000,
+        securityHeaders: i.securityHeaders ?? true,
+        controller: readIngressController(errors, i.controller, addons),
+        waitForAddress: i.waitForAddress ?? true,
     };
-    r.done();
     if (spec.enabled) {
-        checkControllerHeaders(r, spec);
+        checkControllerHeaders(errors, spec);
     }
-    if (spec.enabled && !spec.host) {
-        r.errors.missing(r.key("host"), "a hostname for the Ingress (set 'domain' or 'ingress.host'), or ingress.enabled: false");
+    // An invalid domain is reported at its own key.
+    if (spec.enabled && !spec.host && !errors.has("domain")) {
+        errors.missing("ingress.host", "a hostname for the Ingress (set 'domain' or 'ingress.host'), or ingress.enabled: false");
     }
     return spec;
 }
@@ -38,40 +60,36 @@ export function readIngress(r: ObjectReader, domain: string, appName: string, ad
  * The controller behind the IngressClass. Managed means this stack's ingress-nginx add-on, whose
  * allow-list and HSTS the program sets itself; an external controller's are whatever the stack states.
  */
-function readIngressController(r: ObjectReader, addons: AddonsConfig): IngressControllerSpec {
+function readIngressController(errors: ConfigErrors, c: Read<typeof CONTROLLER> = {}, addons: AddonsConfig): IngressControllerSpec {
     const managedAddon = addons.ingressNginx.enabled;
-    const mode = r.string("mode", { default: managedAddon ? "managed" : "external", oneOf: ["managed", "external"] }) as IngressControllerSpec["mode"];
+    const mode = c.mode ?? (managedAddon ? "managed" : "external");
     if (mode === "managed" && !managedAddon) {
-        r.errors.add(r.key("mode"), mode, "needs addons.ingressNginx.enabled: true (the controller this stack installs); use mode: external for a controller installed outside this stack");
+        errors.add("ingress.controller.mode", mode, "needs addons.ingressNginx.enabled: true (the controller this stack installs); use mode: external for a controller installed outside this stack");
     }
     if (mode === "external" && managedAddon) {
-        r.errors.add(r.key("mode"), mode, "contradicts addons.ingressNginx.enabled: true, whose controller serves this stack's IngressClass; turn the add-on off or use mode: managed");
+        errors.add("ingress.controller.mode", mode, "contradicts addons.ingressNginx.enabled: true, whose controller serves this stack's IngressClass; turn the add-on off or use mode: managed");
     }
     if (mode === "managed") {
-        for (const key of ["allowedResponseHeaders", "sendsHsts"]) {
-            if (r.has(key)) {
-                r.errors.add(r.key(key), r.raw[key], "is set by the program for the managed controller; only mode: external takes it");
+        for (const key of ["allowedResponseHeaders", "sendsHsts"] as const) {
+            if (c[key] !== undefined) {
+                errors.add(`ingress.controller.${key}`, c[key], "is set by the program for the managed controller; only mode: external takes it");
             }
-            r.skip(key);
         }
-        r.done();
         return { mode, allowedResponseHeaders: INGRESS_HEADER_NAMES, sendsHsts: true };
     }
-    const spec: IngressControllerSpec = {
+    return {
         mode,
-        allowedResponseHeaders: r.stringList("allowedResponseHeaders"),
+        allowedResponseHeaders: c.allowedResponseHeaders ?? [],
         // ingress-nginx's own default (`hsts: "true"`).
-        sendsHsts: r.bool("sendsHsts", true),
+        sendsHsts: c.sendsHsts ?? true,
     };
-    r.done();
-    return spec;
 }
 
 /**
  * Refuses a stack whose Ingress would set a header its controller does not allow: ingress-nginx then
  * answers 503 on every path of the Ingress. Header names compare case-insensitively, as in HTTP.
  */
-function checkControllerHeaders(r: ObjectReader, spec: IngressSpec): void {
+function checkControllerHeaders(errors: ConfigErrors, spec: IngressSpec): void {
     if (!spec.securityHeaders || spec.controller.mode === "managed") {
         return;
     }
@@ -79,7 +97,7 @@ function checkControllerHeaders(r: ObjectReader, spec: IngressSpec): void {
     const set = Object.keys(ingressSecurityHeaders(spec.contentSecurityPolicy, spec.hstsMaxAgeSeconds, spec.controller.sendsHsts));
     const missing = set.filter((h) => !allowed.has(h.toLowerCase()));
     if (missing.length > 0) {
-        r.errors.add(r.key("controller.allowedResponseHeaders"), spec.controller.allowedResponseHeaders,
+        errors.add("ingress.controller.allowedResponseHeaders", spec.controller.allowedResponseHeaders,
             `must list ${missing.join(", ")}: the Ingress sets them through the custom-headers annotation, and ingress-nginx answers 503 ` +
             "on every path of an Ingress that sets a header missing from its global-allowed-response-headers. Add them to the " +
             "controller's ConfigMap and list them here, or set ingress.securityHeaders: false to leave the headers to the app");

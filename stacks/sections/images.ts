@@ -1,7 +1,12 @@
 // Image references: the grammar (stacks/k8sRules.ts), pinning per environment, exact data-service releases.
 
-import { IMAGE, follows } from "../k8sRules";
-import { ObjectReader } from "../reader";
+import { IMAGE } from "../k8sRules";
+import { ConfigErrors, text } from "../reader";
+
+/** An image reference field; `required` for one without a default. */
+export function image(what: string, opts: { required?: boolean } = {}) {
+    return text({ rule: IMAGE, ...(opts.required ? { required: "an image reference such as registry.example.com/app:v1.2.3" } : {}) }).describe(what);
+}
 
 /** Splits an image reference into its tag and digest; the tag is what follows the last ':' after the last '/'. */
 export function imageTag(image: string): { tag?: string; digest?: string } {
@@ -11,18 +16,11 @@ export function imageTag(image: string): { tag?: string; digest?: string } {
     return { tag: colon >= 0 ? lastPart.slice(colon + 1) : undefined, digest };
 }
 
-export function readImage(r: ObjectReader, name: string, def: string, pinned: boolean, required = false): string {
-    const value = r.string(name, required ? { required: "an image reference such as registry.example.com/app:v1.2.3" } : { default: def });
-    if (!value) {
-        return value;
-    }
-    if (!follows(IMAGE, value)) {
-        r.errors.add(r.key(name), value, `must be ${IMAGE.text}`);
-        return value;
-    }
+/** Refuses `latest` and untagged images where the environment requires pinned ones; returns the image. */
+export function checkPinned(errors: ConfigErrors, key: string, value: string, pinned: boolean): string {
     const { tag, digest } = imageTag(value);
-    if (pinned && !digest && (tag === undefined || tag === "latest")) {
-        r.errors.add(r.key(name), value, "must be pinned to a version tag or digest in this environment (not 'latest', not untagged)");
+    if (value && pinned && !digest && (tag === undefined || tag === "latest")) {
+        errors.add(key, value, "must be pinned to a version tag or digest in this environment (not 'latest', not untagged)");
     }
     return value;
 }
@@ -39,11 +37,11 @@ export function versionParts(tag: string): number {
  * change the database server under the data. An exact release (`parts` numeric parts: PostgreSQL
  * numbers its patch releases MAJOR.MINOR, Redis MAJOR.MINOR.PATCH) or a digest is required.
  */
-export function readDataImage(r: ObjectReader, defaults: { floating: string; exact: string }, parts: number, pinned: boolean, what: string): string {
-    const image = readImage(r, "image", pinned ? defaults.exact : defaults.floating, pinned);
+export function readDataImage(errors: ConfigErrors, key: string, value: string | undefined, defaults: { floating: string; exact: string }, parts: number, pinned: boolean, what: string): string {
+    const image = checkPinned(errors, key, value ?? (pinned ? defaults.exact : defaults.floating), pinned);
     const { tag, digest } = imageTag(image);
     if (pinned && !digest && tag !== undefined && tag !== "latest" && versionParts(tag) < parts) {
-        r.errors.add(r.key("image"), image, `must name an exact ${what} release in this environment (a tag such as ${defaults.exact.slice(defaults.exact.indexOf(":") + 1)}, or a digest): '${tag}' moves to every new release`);
+        errors.add(key, image, `must name an exact ${what} release in this environment (a tag such as ${defaults.exact.slice(defaults.exact.indexOf(":") + 1)}, or a digest): '${tag}' moves to every new release`);
     }
     return image;
 }

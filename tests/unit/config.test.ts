@@ -2,7 +2,8 @@
 // what is allowed; every problem reported at once; and the program refusing before any resource.
 
 import * as assert from "assert/strict";
-import { ConfigValidationError, SETTING_KEYS, resolveConfig } from "../../stacks/config";
+import { z } from "zod";
+import { CONFIG, ConfigValidationError, SETTING_KEYS, resolveConfig } from "../../stacks/config";
 import { SecretKeyState, splitConfig } from "../../stacks/sections/entries";
 import { identityChangeProblems } from "../../stacks/sections/identity";
 import { imageTag } from "../../stacks/sections/images";
@@ -488,7 +489,7 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     {
         what: "API server ports out of range", stack: "dev",
         edit: (c) => { c.network = { apiServerCidrs: ["10.96.0.1/32"], apiServerPorts: [443, 70000] }; },
-        problem: "network.apiServerPorts: [443,70000] is not allowed: must be a non-empty list of TCP ports (1-65535)",
+        problem: "network.apiServerPorts[1]: 70000 is not allowed: must be an integer from 1 to 65535",
     },
     {
         what: "rbac that is not a list", stack: "dev",
@@ -699,6 +700,16 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
         problem: "kafka.image: \"apache/kafka:4.1\" is not allowed: must name an exact Kafka release in this environment (a tag such as 4.1.1, or a digest): '4.1' moves to every new release",
     },
     {
+        what: "an untagged exporter image in prod", stack: "prod",
+        edit: (c) => { c.postgres = { ...(c.postgres as Raw), exporterImage: "quay.io/prometheuscommunity/postgres-exporter" }; },
+        problem: "postgres.exporterImage: \"quay.io/prometheuscommunity/postgres-exporter\" is not allowed: must be pinned to a version tag or digest in this environment (not 'latest', not untagged)",
+    },
+    {
+        what: "an exporter image tagged latest in staging", stack: "staging",
+        edit: (c) => { c.redis = { ...(c.redis as Raw), exporterImage: "oliver006/redis_exporter:latest" }; },
+        problem: "redis.exporterImage: \"oliver006/redis_exporter:latest\" is not allowed: must be pinned to a version tag or digest in this environment (not 'latest', not untagged)",
+    },
+    {
         what: "MinIO's latest tag in prod", stack: "prod",
         edit: (c) => { c.minio = { enabled: true, image: "minio/minio:latest" }; },
         problem: "minio.image: \"minio/minio:latest\" is not allowed: must be pinned to a version tag or digest in this environment (not 'latest', not untagged)",
@@ -757,7 +768,7 @@ function migrationRefusals(): { what: string; stack: string; edit: (c: Raw) => v
         },
         {
             what: "migration arguments that are not strings", stack: "dev", edit: migrate({ ...seed003, args: ["--rev", 42] }),
-            problem: 'services.backend.migration.args: ["--rev",42] is not allowed: must be a list of strings',
+            problem: "services.backend.migration.args[1]: 42 is not allowed: must be a string",
         },
         {
             what: "a migration that is not an object", stack: "dev", edit: migrate(["alembic", "upgrade", "head"]),
@@ -1116,9 +1127,50 @@ describe("config validation", () => {
         assert.deepEqual(problemsOf("dev", raw), ["stripeApiKey: is required: stack secret 'stripeApiKey' (secrets.custom, external); set it with 'pulumi config set --secret stripeApiKey <value> --stack dev'"]);
     });
 
-    it("knows every top-level key Pulumi.yaml declares, and no other", () => {
-        const declared = Object.keys((parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Raw }).config);
-        assert.deepEqual([...declared].sort(), [...SETTING_KEYS, ...SECRET_KEYS].sort());
+    describe("the config's schema (stacks/config.ts CONFIG)", () => {
+        type JsonSchema = { type?: string; description?: string; not?: object; properties?: Record<string, JsonSchema>; additionalProperties?: JsonSchema | false; items?: JsonSchema };
+        const schema = z.toJSONSchema(CONFIG, { io: "input" }) as JsonSchema;
+        const declared = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type: string; default: unknown }> }).config;
+
+        it("agrees with Pulumi.yaml's config: the same top-level keys, the same JSON types, and each declared default accepted", () => {
+            const properties = schema.properties ?? {};
+            assert.deepEqual(Object.keys(declared).sort(), Object.keys(properties).sort());
+            assert.deepEqual([...SETTING_KEYS, ...SECRET_KEYS].sort(), Object.keys(properties).sort());
+            for (const [key, { type, default: def }] of Object.entries(declared)) {
+                assert.equal(properties[key].type, type, `${key}: Pulumi.yaml declares ${type}, the schema ${properties[key].type}`);
+                const issues = CONFIG.safeParse({ [key]: def }).error?.issues.filter((i) => i.path[0] === key) ?? [];
+                // The one required key: its declared default "" reads as unset, which a stack must not leave it.
+                assert.deepEqual(issues.map((i) => i.message), key === "environment" ? ["one of dev, staging, prod"] : [], `${key}: its declared default ${JSON.stringify(def)}`);
+            }
+        });
+
+        /** Every field at every level, by path (`services.<name>.autoscaling.podsMetrics[].name`); refused keys ({not: {}}) are declared only to say why. */
+        const fields: { path: string; name: string; schema: JsonSchema }[] = [];
+        const walk = (s: JsonSchema, name: string, at: string) => {
+            if (s.not) {
+                return;
+            }
+            fields.push({ path: at, name, schema: s });
+            Object.entries(s.properties ?? {}).forEach(([k, v]) => walk(v, k, `${at}.${k}`));
+            // A map's entries are described by the map, unless they are objects with fields of their own.
+            if (s.additionalProperties && s.additionalProperties.properties) {
+                walk(s.additionalProperties, name, `${at}.<name>`);
+            }
+            Object.entries(s.items?.properties ?? {}).forEach(([k, v]) => walk(v, k, `${at}[].${k}`));
+        };
+        Object.entries(schema.properties ?? {}).forEach(([k, v]) => walk(v, k, k));
+
+        it("describes every key at every level", () => {
+            assert.deepEqual(fields.filter((f) => !f.schema.description).map((f) => f.path), []);
+        });
+
+        it("has every field named in README.md's configuration reference (its Configuration and Secrets sections)", () => {
+            const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+            const section = (title: string) => readme.slice(readme.indexOf(`\n## ${title}\n`), readme.indexOf("\n## ", readme.indexOf(`\n## ${title}\n`) + 1));
+            // The reference names fields in code spans (`port`, `{path, periodSeconds 10}`), each under its section's heading.
+            const code = [section("Configuration"), section("Secrets")].join("\n").match(/`[^`]*`/g)?.join(" ") ?? "";
+            assert.deepEqual(fields.filter((f) => !new RegExp(`\\b${f.name}\\b`).test(code)).map((f) => f.path), []);
+        });
     });
 
     it("agrees with Pulumi.yaml's declarations: each declared default is accepted and a value of another type is refused at its key", () => {
