@@ -4,7 +4,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { enabledDataServices } from "../stacks/sections/crossChecks";
-import { DATA_SERVICES, PlatformConfig, ServiceSpec, migrationName } from "../stacks/types";
+import { DATA_SERVICES, DataServiceName, PlatformConfig, ServiceSpec, migrationName } from "../stacks/types";
 import { AppIngress } from "./ingress";
 import { KAFKA_NAME, Kafka } from "./kafka";
 import { MINIO_METRICS_PATH, MINIO_NAME, MINIO_PORT_NAME, MINIO_ROOT_USER, Minio } from "./minio";
@@ -182,12 +182,13 @@ export class App extends pulumi.ComponentResource {
 
         const secrets = args.secrets;
 
+        // What every data service's component takes besides its own spec and password.
+        const dataArgs = (n: DataServiceName) => ({
+            namespace, appName: cfg.appName, labels: labels(n), checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
+            networkPolicy: networkPolicyFor(cfg, n),
+        });
         if (cfg.postgres.enabled) {
-            this.postgres = new Postgres(POSTGRES_NAME, {
-                namespace, appName: cfg.appName, spec: cfg.postgres, labels: labels(POSTGRES_NAME),
-                password: secrets.postgresPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
-                networkPolicy: networkPolicyFor(cfg, POSTGRES_NAME),
-            }, inNamespace);
+            this.postgres = new Postgres(POSTGRES_NAME, { ...dataArgs(POSTGRES_NAME), spec: cfg.postgres, password: secrets.postgresPassword }, inNamespace);
             if (cfg.postgres.backup.enabled) {
                 // After the database, whose Secret and Service the backup pods use.
                 this.postgresBackup = new PostgresBackup(POSTGRES_BACKUP, {
@@ -198,25 +199,13 @@ export class App extends pulumi.ComponentResource {
             }
         }
         if (cfg.redis.enabled) {
-            this.redis = new Redis(REDIS_NAME, {
-                namespace, appName: cfg.appName, spec: cfg.redis, labels: labels(REDIS_NAME),
-                password: secrets.redisPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
-                networkPolicy: networkPolicyFor(cfg, REDIS_NAME),
-            }, inNamespace);
+            this.redis = new Redis(REDIS_NAME, { ...dataArgs(REDIS_NAME), spec: cfg.redis, password: secrets.redisPassword }, inNamespace);
         }
         if (cfg.kafka.enabled) {
-            this.kafka = new Kafka(KAFKA_NAME, {
-                namespace, appName: cfg.appName, spec: cfg.kafka, labels: labels(KAFKA_NAME),
-                checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
-                networkPolicy: networkPolicyFor(cfg, KAFKA_NAME),
-            }, inNamespace);
+            this.kafka = new Kafka(KAFKA_NAME, { ...dataArgs(KAFKA_NAME), spec: cfg.kafka }, inNamespace);
         }
         if (cfg.minio.enabled) {
-            this.minio = new Minio(MINIO_NAME, {
-                namespace, appName: cfg.appName, spec: cfg.minio, labels: labels(MINIO_NAME),
-                password: secrets.minioRootPassword, checksumKey: secrets.checksumKey, exporter: cfg.monitoring.enabled,
-                networkPolicy: networkPolicyFor(cfg, MINIO_NAME),
-            }, inNamespace);
+            this.minio = new Minio(MINIO_NAME, { ...dataArgs(MINIO_NAME), spec: cfg.minio, password: secrets.minioRootPassword }, inNamespace);
         }
 
         const services = new Map<string, WebService>();
