@@ -11,13 +11,12 @@
 import * as assert from "assert/strict";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { parse } from "yaml";
 import { goTool } from "./goTool";
+import { freePort } from "./localPostgres";
 import { CHARTS, LiveWorkspace, changes, chartVariant, createLiveWorkspace, helmRevisions, kubectlJson, removeLeftovers } from "./live";
 
 /** The registry release built for this test (a Go module the proxy serves). */
@@ -33,18 +32,6 @@ function chartVersion(chart: string): string {
 /** The registry binary, built once into the toolchain cache's tools folder. */
 function registryBinary(): string {
     return goTool(REGISTRY_MODULE, "registry");
-}
-
-function listen(server: http.Server): Promise<number> {
-    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** A free loopback port (the registry takes its address from its config file). */
-async function freePort(): Promise<number> {
-    const s = http.createServer();
-    const port = await listen(s);
-    await new Promise((r) => s.close(r));
-    return port;
 }
 
 async function waitFor(url: string, ca?: string): Promise<void> {

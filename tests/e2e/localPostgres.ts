@@ -32,7 +32,8 @@ export function postgresBin(): string {
     return path.join(root, versions[versions.length - 1], "bin");
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 (the kernel picks it; it stays free until someone binds it). */
+export function freePort(): Promise<number> {
     return new Promise((resolve) => {
         const srv = net.createServer().listen(0, "127.0.0.1", () => {
             const port = (srv.address() as net.AddressInfo).port;
