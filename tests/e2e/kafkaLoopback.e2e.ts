@@ -23,6 +23,7 @@ import * as path from "path";
 import { KAFKA_CLUSTER_ID, KAFKA_NAME, kafkaConfig, statefulSetSpec } from "../../components/kafka";
 import { stackConfig } from "../../scripts/lib/mockRun";
 import { resolveConfig } from "../../stacks/config";
+import { parseQuantity } from "../../stacks/reader";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { KAFKA_STAND_IN_BIN, ShellProcess, kafkaClasspath, kafkaTool, startShell, tcpOpen, waitForPort } from "./localKafka";
 import { freePort } from "./localPostgres";
@@ -54,11 +55,11 @@ function parseProperties(text: string): Map<string, string> {
     return new Map(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
-/** `2Gi` → bytes; the limits this program sets use binary suffixes only. */
+/** A memory quantity in bytes, as the kubelet reads the limit. */
 function bytes(quantity: string): number {
-    const m = /^(\d+)(Ki|Mi|Gi)$/.exec(quantity);
-    assert.ok(m, `memory limit ${quantity}`);
-    return Number(m[1]) * 1024 ** (1 + ["Ki", "Mi", "Gi"].indexOf(m[2]));
+    const n = parseQuantity(quantity);
+    assert.ok(n !== undefined && Number.isInteger(n), `memory limit ${quantity}`);
+    return n;
 }
 
 describe("Kafka's pod command and config against the real Kafka 4.1.1 on loopback", function () {
