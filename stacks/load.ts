@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigValidationError, resolveConfig } from "./config";
 import { CONFIG_NAMESPACE, splitConfig } from "./sections/entries";
-import { PreviousDeployment, identityChangeProblems } from "./sections/identity";
+import { PreviousDeployment, identityChangeProblems, previousRedisWorkload } from "./sections/identity";
 import { PlatformConfig } from "./types";
 
 export interface LoadedStack {
@@ -55,7 +55,11 @@ async function previousDeployment(): Promise<PreviousDeployment> {
         const value = (await self.getOutputDetails(name)).value;
         return typeof value === "string" ? value : undefined;
     };
-    return { namespace: await text("namespace"), appName: await text("appName"), redisWorkload: await text("redisWorkload") };
+    return {
+        namespace: await text("namespace"),
+        appName: await text("appName"),
+        redisWorkload: previousRedisWorkload({ redisWorkload: await text("redisWorkload"), redisHost: await text("redisHost") }),
+    };
 }
 
 /**

@@ -12,6 +12,15 @@ export interface PreviousDeployment {
     readonly redisWorkload?: string;
 }
 
+/**
+ * How the last update ran Redis, from its outputs: `redisWorkload`, or, for a stack last updated by
+ * a release of this program from before that output (Redis always a Deployment then), a Deployment
+ * when Redis was on (`redisHost` set).
+ */
+export function previousRedisWorkload(outputs: { readonly redisWorkload?: string; readonly redisHost?: string }): string | undefined {
+    return outputs.redisWorkload ?? (outputs.redisHost !== undefined ? "deployment" : undefined);
+}
+
 /** The claim Redis's data is on, per workload. */
 const REDIS_CLAIM: Record<RedisWorkload, string> = { deployment: "redis-data", statefulset: "data-redis-0" };
 

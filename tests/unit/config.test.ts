@@ -5,7 +5,7 @@ import * as assert from "assert/strict";
 import { z } from "zod";
 import { CONFIG, ConfigValidationError, SETTING_KEYS, resolveConfig } from "../../stacks/config";
 import { SecretKeyState, splitConfig } from "../../stacks/sections/entries";
-import { identityChangeProblems } from "../../stacks/sections/identity";
+import { identityChangeProblems, previousRedisWorkload } from "../../stacks/sections/identity";
 import { imageTag } from "../../stacks/sections/images";
 import { parse as configValue } from "../../stacks/load";
 import { SECRET_KEYS } from "../../stacks/secrets";
@@ -1277,6 +1277,12 @@ describe("config validation", () => {
             assert.deepEqual(identityChangeProblems(as("statefulset"), { redisWorkload: "statefulset" }), []);
             assert.deepEqual(identityChangeProblems(as("statefulset"), {}), [], "a first update, or the one after Redis was off");
             assert.deepEqual(identityChangeProblems(as("statefulset", false), { redisWorkload: "deployment" }), [], "Redis off: nothing to start");
+        });
+
+        it("reads how Redis ran from the outputs: a stack from before the redisWorkload output ran it as a Deployment", () => {
+            assert.equal(previousRedisWorkload({ redisWorkload: "statefulset", redisHost: "redis.ns.svc.cluster.local" }), "statefulset");
+            assert.equal(previousRedisWorkload({ redisHost: "redis.ns.svc.cluster.local" }), "deployment");
+            assert.equal(previousRedisWorkload({}), undefined, "Redis was off, or a first update");
         });
 
         it("counts Redis among the StatefulSets a rename would replace only when it runs as one", () => {
