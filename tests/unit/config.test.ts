@@ -27,6 +27,9 @@ function edited(stack: string, edit: (c: Raw) => void): Raw {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const svc = (c: Raw, name: string): any => (c.services as Raw)[name];
 
+/** The stack installs prometheus-adapter, so a service may list podsMetrics (dev's kube-prometheus-stack is its Prometheus). */
+const customMetricsServed = (c: Raw) => { (c.addons as Raw).prometheusAdapter = { enabled: true }; };
+
 const ALL_SECRETS: SecretKeyState = { set: Object.keys(FAKE_SECRETS), plaintext: [] };
 
 function problemsOf(stack: string, raw: Raw, secrets = ALL_SECRETS): readonly string[] {
@@ -393,22 +396,22 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     // Autoscaling beyond CPU and memory (seed 003's custom metric and behavior), and the data services, which cannot scale.
     {
         what: "a custom metric name with a '/' (the API server refuses it)", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http/requests", averageValue: "1000" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http/requests", averageValue: "1000" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[0].name: \"http/requests\" is not allowed: must be a metric name such as http_requests_per_second (not '.' or '..', no '/' or '%')",
     },
     {
         what: "a custom metric target of zero", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "0" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "0" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[0].averageValue: \"0\" is not allowed: must be a Kubernetes quantity greater than zero, such as 1000 or 500m",
     },
     {
         what: "a custom metric without a target", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[0].averageValue: is required: the target average per pod, a quantity such as 1000 or 500m",
     },
     {
         what: "a custom metric listed twice", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "rps", averageValue: 1000 }, { name: "rps", averageValue: "500" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "rps", averageValue: 1000 }, { name: "rps", averageValue: "500" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[1].name: \"rps\" is not allowed: must be unique in podsMetrics",
     },
     {
