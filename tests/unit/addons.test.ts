@@ -2,10 +2,13 @@
 // production defaults; switches; chart sources for air-gapped clusters; ordering edges.
 
 import * as assert from "assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
 import { customMetricRule, mergeValues, podsMetricNames, prometheusAdapterValues, retentionSize } from "../../components/addons";
-import { kubePrometheusStackPrometheusUrl } from "../../stacks/addons";
+import { ADDON_DEFAULTS, kubePrometheusStackPrometheusUrl } from "../../stacks/addons";
 import { PrometheusAdapterSpec, ServiceSpec } from "../../stacks/types";
-import { FAKE_SECRETS, Program, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+import { FAKE_SECRETS, Program, ROOT, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -281,6 +284,13 @@ describe("cluster add-ons", () => {
             assert.equal(url("my-kps", { nameOverride: "kps" }), "http://my-kps-prometheus.monitoring.svc:9090");
             assert.equal(url("kube-prometheus-stack", { fullnameOverride: "prom" }), "http://prom-prometheus.monitoring.svc:9090");
         });
+    });
+
+    it("has a stand-in chart for the e2e suite and up:local with each add-on's chart name and pinned version", () => {
+        for (const def of Object.values(ADDON_DEFAULTS)) {
+            const chart = parse(fs.readFileSync(path.join(ROOT, "tests", "fixtures", "charts", def.chart, "Chart.yaml"), "utf8")) as { name: string; version: string };
+            assert.deepEqual([chart.name, chart.version], [def.chart, def.version]);
+        }
     });
 
     it("merges values deeply, replacing arrays", () => {
