@@ -1,6 +1,7 @@
 // Cluster add-ons as Helm releases: ingress-nginx, cert-manager (+ Let's Encrypt ClusterIssuers),
-// metrics-server, kube-prometheus-stack and prometheus-adapter. helm.v3.Release, not Chart v4: ingress-nginx and
-// kube-prometheus-stack rely on Helm hooks (admission-webhook certificate Jobs), which Chart v4 drops.
+// metrics-server, kube-prometheus-stack and prometheus-adapter. helm.v3.Release, not Chart v4:
+// ingress-nginx and kube-prometheus-stack rely on Helm hooks (admission-webhook certificate Jobs),
+// which Chart v4 drops.
 //
 // Every release: pinned version, explicit name and namespace, atomic (a failed install or upgrade
 // rolls back instead of leaving a half-applied release), cleanupOnFail, waitForJobs, and a timeout
@@ -187,7 +188,7 @@ export function prometheusAdapterValues(spec: PrometheusAdapterSpec, metricNames
     return {
         prometheus: prometheusEndpoint(spec.prometheusUrl),
         // Only the stack's own metrics: the chart's default rules would serve every series of every
-        // namespace under derived names, and with them the chart's APIService whatever the stack uses.
+        // namespace under names derived from the series, and register the APIService with no podsMetrics at all.
         rules: { default: false, custom: metricNames.map(customMetricRule) },
         resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
         // Stated rather than left to the chart's defaults, so a chart upgrade cannot loosen them.
