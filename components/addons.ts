@@ -1,6 +1,7 @@
 // Cluster add-ons as Helm releases: ingress-nginx, cert-manager (+ Let's Encrypt ClusterIssuers),
-// metrics-server and kube-prometheus-stack. helm.v3.Release, not Chart v4: ingress-nginx and
-// kube-prometheus-stack rely on Helm hooks (admission-webhook certificate Jobs), which Chart v4 drops.
+// metrics-server, kube-prometheus-stack and prometheus-adapter. helm.v3.Release, not Chart v4:
+// ingress-nginx and kube-prometheus-stack rely on Helm hooks (admission-webhook certificate Jobs),
+// which Chart v4 drops.
 //
 // Every release: pinned version, explicit name and namespace, atomic (a failed install or upgrade
 // rolls back instead of leaving a half-applied release), cleanupOnFail, waitForJobs, and a timeout
@@ -11,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isLocalChart } from "../stacks/addons";
 import { parseQuantity } from "../stacks/reader";
-import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec } from "../stacks/types";
+import { AddonSpec, AddonsConfig, IngressNginxSpec, KubePrometheusStackSpec, MetricsServerSpec, PrometheusAdapterSpec, ServiceSpec } from "../stacks/types";
 import { BASE_SECURITY_HEADERS, INGRESS_HEADER_NAMES } from "../stacks/securityHeaders";
 import { volumeClaimSpec } from "./podSpec";
 
@@ -156,6 +157,49 @@ export function alertmanagerConfig(webhookUrl: string): string {
     });
 }
 
+/** The distinct custom metric names of the services' HPAs, sorted: the prometheus-adapter add-on serves each. */
+export function podsMetricNames(services: readonly ServiceSpec[]): string[] {
+    return [...new Set(services.flatMap((s) => (s.autoscaling?.podsMetrics ?? []).map((m) => m.name)))].sort();
+}
+
+/**
+ * The adapter rule of one podsMetrics name (README: Autoscaling): `X_per_second` is the per-second
+ * rate of the counter `X_total`; any other name is the gauge of that name, averaged per pod.
+ */
+export function customMetricRule(name: string): Values {
+    const perSecond = /^(.+)_per_second$/.exec(name);
+    const series = perSecond ? `${perSecond[1]}_total` : name;
+    return {
+        seriesQuery: `${series}{namespace!="",pod!=""}`,
+        // The labels a ServiceMonitor's targets carry name the pod each value belongs to.
+        resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+        name: { matches: `^${series}$`, as: name },
+        metricsQuery: perSecond ? `sum(rate(${series}{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)` : `avg(${series}{<<.LabelMatchers>>}) by (<<.GroupBy>>)`,
+    };
+}
+
+/** The chart's `prometheus` values: it joins them as `<url>:<port><path>`, so a URL is split into the three. */
+export function prometheusEndpoint(url: string): Values {
+    const u = new URL(url);
+    return { url: `${u.protocol}//${u.hostname}`, port: Number(u.port || (u.protocol === "https:" ? 443 : 80)), path: u.pathname === "/" ? "" : u.pathname };
+}
+
+export function prometheusAdapterValues(spec: PrometheusAdapterSpec, metricNames: readonly string[]): Values {
+    return {
+        prometheus: prometheusEndpoint(spec.prometheusUrl),
+        // Only the stack's own metrics: the chart's default rules would serve every series of every
+        // namespace under names derived from the series, and register the APIService with no podsMetrics at all.
+        rules: { default: false, custom: metricNames.map(customMetricRule) },
+        resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        // Stated rather than left to the chart's defaults, so a chart upgrade cannot loosen them.
+        podSecurityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: {
+            runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+        },
+    };
+}
+
 /** Release arguments for an add-on: chart source (repository, OCI or local), version, name, behaviour. */
 export function releaseArgs(spec: AddonSpec, values: Values, createNamespace: boolean): k8s.helm.v3.ReleaseArgs {
     const local = isLocalChart(spec.chart);
@@ -198,6 +242,8 @@ export interface ClusterAddonsArgs {
     /** HSTS max-age the managed controller sends (the stack's ingress.hstsMaxAgeSeconds). */
     readonly hstsMaxAgeSeconds: number;
     readonly dashboardLabel: string;
+    /** The custom metric names of the services' HPAs (podsMetricNames), which the prometheus-adapter add-on serves. */
+    readonly podsMetricNames: readonly string[];
     /** Needed when kube-prometheus-stack is enabled. */
     readonly grafanaAdminPassword?: pulumi.Input<string>;
     /** Needed when kube-prometheus-stack routes alerts. */
@@ -209,6 +255,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
     readonly certManager?: k8s.helm.v3.Release;
     readonly metricsServer?: k8s.helm.v3.Release;
     readonly kubePrometheusStack?: k8s.helm.v3.Release;
+    readonly prometheusAdapter?: k8s.helm.v3.Release;
     /** Names of the ClusterIssuers this component created. */
     readonly clusterIssuerNames: string[] = [];
     /** Resources an app Ingress must wait for (ingress-nginx webhook, ClusterIssuers). */
@@ -272,6 +319,13 @@ export class ClusterAddons extends pulumi.ComponentResource {
         if (a.metricsServer.enabled) {
             this.metricsServer = new k8s.helm.v3.Release(`${name}-metrics-server`,
                 releaseArgs(a.metricsServer, metricsServerValues(a.metricsServer), false), { parent: this });
+        }
+        if (a.prometheusAdapter.enabled) {
+            // After kube-prometheus-stack: the adapter queries its Prometheus, and by default shares the
+            // namespace the program creates for it (created first by Helm, that Namespace would fail).
+            this.prometheusAdapter = new k8s.helm.v3.Release(`${name}-prometheus-adapter`,
+                releaseArgs(a.prometheusAdapter, prometheusAdapterValues(a.prometheusAdapter, args.podsMetricNames), true),
+                { parent: this, dependsOn: this.kubePrometheusStack ? [this.kubePrometheusStack] : [] });
         }
         this.registerOutputs({});
     }

@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { LoadedStack } from "../stacks/load";
 import { secretDefs } from "../stacks/secrets";
-import { ClusterAddons } from "./addons";
+import { ClusterAddons, podsMetricNames } from "./addons";
 import { App } from "./app";
 import { AppSecrets } from "./appSecrets";
 import { forceFieldOwnership } from "./fieldOwnership";
@@ -37,6 +37,7 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         ingressClassName: config.ingress.className,
         hstsMaxAgeSeconds: config.ingress.hstsMaxAgeSeconds,
         dashboardLabel: config.monitoring.dashboardLabel,
+        podsMetricNames: podsMetricNames(config.services),
         grafanaAdminPassword: secrets.values.grafanaAdminPassword,
         alertWebhookUrl: secrets.values.alertWebhookUrl,
     }, providers);

@@ -1,9 +1,9 @@
 // Config of the cluster add-ons (Helm releases): where each chart comes from, its pinned version,
 // release name and namespace, its switch, and per-stack value overrides.
 
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from "./k8sRules";
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, Rule } from "./k8sRules";
 import { ConfigErrors, Read, anyObject, bool, int, object, quantity, text, textList } from "./reader";
-import { AddonName, AddonSpec, AddonsConfig, Environment } from "./types";
+import { AddonName, AddonSpec, AddonsConfig, Environment, KubePrometheusStackSpec } from "./types";
 
 
 interface AddonDefaults {
@@ -32,6 +32,10 @@ export const ADDON_DEFAULTS: Readonly<Record<AddonName, AddonDefaults>> = {
     kubePrometheusStack: {
         chart: "kube-prometheus-stack", repository: "https://prometheus-community.github.io/helm-charts", version: "77.5.0",
         releaseName: "kube-prometheus-stack", namespace: "monitoring", timeoutSeconds: 900,
+    },
+    prometheusAdapter: {
+        chart: "prometheus-adapter", repository: "https://prometheus-community.github.io/helm-charts", version: "5.3.0",
+        releaseName: "prometheus-adapter", namespace: "monitoring", timeoutSeconds: 300,
     },
 };
 
@@ -112,12 +116,39 @@ const KUBE_PROMETHEUS_STACK = object({
     alertmanagerStorageSize: quantity({ positive: true }).describe("Alertmanager volume size"),
 }).describe("kube-prometheus-stack: Prometheus, Alertmanager, Grafana");
 
+/** An http(s) URL without credentials, query or fragment: the chart splits it into url, port and path. */
+const PROMETHEUS_URL: Rule = {
+    re: { test: (v: string) => /^https?:\/\/[^\s/?#@{}]+(\/[^\s?#{}]*)?$/.test(v) && URL.canParse(v) },
+    maxLength: 2048,
+    text: "an http(s) URL of Prometheus such as http://prometheus-operated.monitoring.svc:9090 (no credentials, query or fragment)",
+};
+
+const PROMETHEUS_ADAPTER = object({
+    ...ADDON_FIELDS,
+    prometheusUrl: text({ rule: PROMETHEUS_URL }).describe("the Prometheus the adapter queries; the kube-prometheus-stack add-on's unless set"),
+    fromCluster: bool().describe("the cluster already serves the custom metrics API from an adapter outside this stack"),
+}).describe("prometheus-adapter, the custom metrics API of the services' podsMetrics");
+
 export const ADDONS = object({
     ingressNginx: INGRESS_NGINX,
     certManager: CERT_MANAGER,
     metricsServer: METRICS_SERVER,
     kubePrometheusStack: KUBE_PROMETHEUS_STACK,
+    prometheusAdapter: PROMETHEUS_ADAPTER,
 }).describe("Cluster add-ons as Helm releases");
+
+/**
+ * The in-cluster URL of the kube-prometheus-stack add-on's Prometheus. The chart names its Service
+ * `<fullname>-prometheus` (port 9090), fullname by its `kube-prometheus-stack.fullname` helper: the
+ * release name if it contains the chart's name, else `<release>-<chart>`, cut to 26 characters
+ * either way; `fullnameOverride` and `nameOverride` in the add-on's values take part as they do there.
+ */
+export function kubePrometheusStackPrometheusUrl(spec: Pick<KubePrometheusStackSpec, "releaseName" | "namespace" | "values">): string {
+    const override = (key: string) => (typeof spec.values[key] === "string" ? spec.values[key] as string : "");
+    const name = override("nameOverride") || ADDON_DEFAULTS.kubePrometheusStack.chart;
+    const full = override("fullnameOverride") || (spec.releaseName.includes(name) ? spec.releaseName : `${spec.releaseName}-${name}`);
+    return `http://${full.slice(0, 26).replace(/-$/, "")}-prometheus.${spec.namespace}.svc:9090`;
+}
 
 export function readAddons(errors: ConfigErrors, a: Read<typeof ADDONS> = {}, env: Environment): AddonsConfig {
     const prod = env === "prod";
@@ -125,6 +156,8 @@ export function readAddons(errors: ConfigErrors, a: Read<typeof ADDONS> = {}, en
     const cm = a.certManager ?? {};
     const ms = a.metricsServer ?? {};
     const kps = a.kubePrometheusStack ?? {};
+    const adapter = a.prometheusAdapter ?? {};
+    const kubePrometheusStack = readAddon(kps, ADDON_DEFAULTS.kubePrometheusStack);
     const addons: AddonsConfig = {
         ingressNginx: {
             ...readAddon(nginx, ADDON_DEFAULTS.ingressNginx),
@@ -142,7 +175,7 @@ export function readAddons(errors: ConfigErrors, a: Read<typeof ADDONS> = {}, en
             verifyApiServiceTls: ms.verifyApiServiceTls ?? env !== "dev",
         },
         kubePrometheusStack: {
-            ...readAddon(kps, ADDON_DEFAULTS.kubePrometheusStack),
+            ...kubePrometheusStack,
             retention: kps.retention ?? (prod ? "30d" : "7d"),
             storageSize: kps.storageSize ?? (prod ? "100Gi" : "20Gi"),
             storageClass: kps.storageClass ?? "",
@@ -151,6 +184,11 @@ export function readAddons(errors: ConfigErrors, a: Read<typeof ADDONS> = {}, en
             // Two replicas in prod: silences and notification state are gossiped, so one can restart.
             alertmanagerReplicas: kps.alertmanagerReplicas ?? (prod ? 2 : 1),
             alertmanagerStorageSize: kps.alertmanagerStorageSize ?? (prod ? "10Gi" : "2Gi"),
+        },
+        prometheusAdapter: {
+            ...readAddon(adapter, ADDON_DEFAULTS.prometheusAdapter),
+            prometheusUrl: adapter.prometheusUrl ?? (kubePrometheusStack.enabled ? kubePrometheusStackPrometheusUrl(kubePrometheusStack) : ""),
+            fromCluster: adapter.fromCluster ?? false,
         },
     };
     const certManager = addons.certManager;
@@ -162,6 +200,16 @@ export function readAddons(errors: ConfigErrors, a: Read<typeof ADDONS> = {}, en
     }
     if (prod && addons.kubePrometheusStack.enabled && !addons.kubePrometheusStack.routeAlerts) {
         errors.add("addons.kubePrometheusStack.routeAlerts", false, "must be true in prod: the chart's default sends every alert to a null receiver");
+    }
+    const adapterSpec = addons.prometheusAdapter;
+    if (adapterSpec.enabled && !adapterSpec.prometheusUrl && !errors.has("addons.prometheusAdapter.prometheusUrl")) {
+        errors.missing("addons.prometheusAdapter.prometheusUrl", "the URL of the Prometheus the adapter queries, such as http://prometheus-operated.monitoring.svc:9090, " +
+            "or addons.kubePrometheusStack.enabled: true, whose Prometheus it queries by default");
+    }
+    // The custom metrics API has one server per cluster (the APIService v1beta1.custom.metrics.k8s.io).
+    if (adapterSpec.enabled && adapterSpec.fromCluster) {
+        errors.add("addons.prometheusAdapter.fromCluster", true, "must not be set with addons.prometheusAdapter.enabled: true: the custom metrics API (APIService v1beta1.custom.metrics.k8s.io) " +
+            "has one server per cluster, so either this stack installs the adapter or the cluster already serves the API");
     }
     return addons;
 }

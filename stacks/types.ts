@@ -380,7 +380,7 @@ export interface PlatformConfig {
 
 // Cluster add-ons (stacks/addons.ts reads them).
 
-export type AddonName = "ingressNginx" | "certManager" | "metricsServer" | "kubePrometheusStack";
+export type AddonName = "ingressNginx" | "certManager" | "metricsServer" | "kubePrometheusStack" | "prometheusAdapter";
 
 export interface ChartSource {
     /**
@@ -444,11 +444,25 @@ export interface KubePrometheusStackSpec extends AddonSpec {
     readonly alertmanagerStorageSize: string;
 }
 
+export interface PrometheusAdapterSpec extends AddonSpec {
+    /**
+     * The Prometheus the adapter queries: `prometheusUrl` when set, else the kube-prometheus-stack
+     * add-on's Prometheus Service when that add-on is on; empty when neither (refused if enabled).
+     */
+    readonly prometheusUrl: string;
+    /**
+     * The cluster already serves the custom metrics API (`custom.metrics.k8s.io`) from an adapter
+     * installed outside this stack, so the services' `podsMetrics` can be read without this add-on.
+     */
+    readonly fromCluster: boolean;
+}
+
 export interface AddonsConfig {
     readonly ingressNginx: IngressNginxSpec;
     readonly certManager: CertManagerSpec;
     readonly metricsServer: MetricsServerSpec;
     readonly kubePrometheusStack: KubePrometheusStackSpec;
+    readonly prometheusAdapter: PrometheusAdapterSpec;
 }
 
 // Secret settings (stacks/secrets.ts reads them).

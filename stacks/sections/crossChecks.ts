@@ -61,6 +61,7 @@ export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void
     if (cfg.monitoring.enabled && !cfg.addons.kubePrometheusStack.enabled && !cfg.monitoring.crdsFromCluster) {
         errors.add("monitoring.enabled", true, "needs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule): set addons.kubePrometheusStack.enabled: true, or monitoring.crdsFromCluster: true where the cluster already has them, or monitoring.enabled: false");
     }
+    checkCustomMetrics(cfg, errors);
     // The namespace denies all egress: without the API server's addresses a Role would be unusable.
     for (const s of cfg.services.filter((x) => x.rbac.length > 0 && cfg.network.apiServerCidrs.length === 0)) {
         errors.add(`services.${s.name}.rbac`, `${s.rbac.length} rule(s)`, "needs network.apiServerCidrs, the API server's endpoint addresses its pods may reach " +
@@ -80,6 +81,30 @@ export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void
         if (request !== undefined && limit !== undefined && request > limit) {
             errors.add(`quota.defaultRequest.${kind}`, cfg.quota.defaultRequest[kind], `must not exceed quota.defaultLimit.${kind} (${cfg.quota.defaultLimit[kind]}): the API server refuses such a LimitRange`);
         }
+    }
+}
+
+/** A Prometheus metric name: what the prometheus-adapter add-on can serve, and safe to put into its PromQL. */
+const PROMETHEUS_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/**
+ * An HPA reads `podsMetrics` from the custom metrics API; with no server for it the HPA reports
+ * FailedGetPodsMetric and, by Kubernetes' rule, never scales down while a metric is missing.
+ */
+function checkCustomMetrics(cfg: PlatformConfig, errors: ConfigErrors): void {
+    const adapter = cfg.addons.prometheusAdapter;
+    for (const s of cfg.services) {
+        const key = `services.${s.name}.autoscaling.podsMetrics`;
+        const metrics = s.autoscaling?.podsMetrics ?? [];
+        if (metrics.length > 0 && !adapter.enabled && !adapter.fromCluster) {
+            errors.add(key, metrics.map((m) => m.name), "needs a server of the custom metrics API (custom.metrics.k8s.io) to read them from: set addons.prometheusAdapter.enabled: true, " +
+                "or addons.prometheusAdapter.fromCluster: true where the cluster already serves that API; without one the HPA never scales down (FailedGetPodsMetric)");
+        }
+        metrics.forEach((m, i) => {
+            if (adapter.enabled && !PROMETHEUS_METRIC_NAME.test(m.name) && !errors.has(`${key}[${i}]`)) {
+                errors.add(`${key}[${i}].name`, m.name, "must be a Prometheus metric name (letters, digits, '_' and ':', not starting with a digit) for the prometheus-adapter add-on to serve it");
+            }
+        });
     }
 }
 
@@ -160,7 +185,7 @@ function checkNamespace(cfg: PlatformConfig, errors: ConfigErrors): void {
         [cfg.network.ingressControllerNamespace, "the ingress controller's namespace"],
         [cfg.network.monitoringNamespace, "Prometheus's namespace"],
         [cfg.network.dnsNamespace, "cluster DNS's namespace"],
-        ...([a.ingressNginx, a.certManager, a.metricsServer, a.kubePrometheusStack] as const)
+        ...([a.ingressNginx, a.certManager, a.metricsServer, a.kubePrometheusStack, a.prometheusAdapter] as const)
             .filter((x) => x.enabled).map((x): [string, string] => [x.namespace, `the ${x.releaseName} add-on's namespace`]),
     ];
     // The first description of a namespace is the most telling one.

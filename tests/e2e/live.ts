@@ -19,6 +19,7 @@ const ADDON_CHARTS: Record<string, string> = {
     certManager: "cert-manager",
     metricsServer: "metrics-server",
     kubePrometheusStack: "kube-prometheus-stack",
+    prometheusAdapter: "prometheus-adapter",
 };
 /** People's secrets the stacks need; test stand-ins, set encrypted like a person would. */
 const PERSON_SECRETS: Record<string, string> = {

@@ -136,6 +136,9 @@ export const stackConfigs = fc.record({
         Object.values(services)[0].ingressPath ??= "/";
         c.services = services;
     });
+    // The cluster serves the custom metrics API: generated podsMetrics reach the API server instead of
+    // being refused for want of an adapter (and names the prometheus-adapter add-on could not serve with them).
+    c.addons = { ...(c.addons as Raw), prometheusAdapter: { fromCluster: true } };
     set(g.host, (v) => { c.ingress = { ...(c.ingress as Raw), host: v }; });
     set(g.storageSize, (v) => { c.postgres = { ...(c.postgres as Raw), storageSize: v }; });
     set(g.storageClass, (v) => { c.redis = { ...(c.redis as Raw), storageClass: v }; });

@@ -2,8 +2,13 @@
 // production defaults; switches; chart sources for air-gapped clusters; ordering edges.
 
 import * as assert from "assert/strict";
-import { mergeValues, retentionSize } from "../../components/addons";
-import { FAKE_SECRETS, Program, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { customMetricRule, mergeValues, podsMetricNames, prometheusAdapterValues, retentionSize } from "../../components/addons";
+import { ADDON_DEFAULTS, kubePrometheusStackPrometheusUrl } from "../../stacks/addons";
+import { PrometheusAdapterSpec, ServiceSpec } from "../../stacks/types";
+import { FAKE_SECRETS, Program, ROOT, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -218,6 +223,74 @@ describe("cluster add-ons", () => {
         assert.equal(ms.chart, "./charts/metrics-server");
         assert.equal(ms.version, undefined);
         assert.equal(ms.repositoryOpts, undefined);
+    });
+
+    it("leaves prometheus-adapter off unless the stack turns it on", () => {
+        for (const p of [prod, dev]) {
+            assert.equal(p.all(RELEASE).some((r) => r.inputs.name === "prometheus-adapter"), false);
+        }
+    });
+
+    describe("prometheus-adapter", () => {
+        const rate = (series: string, as: string) => ({
+            seriesQuery: `${series}{namespace!="",pod!=""}`,
+            resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+            name: { matches: `^${series}$`, as },
+            metricsQuery: `sum(rate(${series}{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)`,
+        });
+
+        it("reads X_per_second as the rate of the counter X_total, any other name as the gauge of that name", () => {
+            assert.deepEqual(customMetricRule("http_requests_per_second"), rate("http_requests_total", "http_requests_per_second"));
+            assert.deepEqual(customMetricRule("queue_depth"), {
+                seriesQuery: 'queue_depth{namespace!="",pod!=""}',
+                resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+                name: { matches: "^queue_depth$", as: "queue_depth" },
+                metricsQuery: "avg(queue_depth{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+            });
+        });
+
+        it("has one rule per distinct podsMetrics name across the services", () => {
+            const scaled = (name: string, ...metrics: string[]) => ({ name, autoscaling: { podsMetrics: metrics.map((m) => ({ name: m, averageValue: "1" })) } }) as unknown as ServiceSpec;
+            const services = [scaled("api", "queue_depth", "http_requests_per_second"), { name: "web" } as ServiceSpec, scaled("worker", "queue_depth")];
+            assert.deepEqual(podsMetricNames(services), ["http_requests_per_second", "queue_depth"]);
+        });
+
+        it("sets the Prometheus URL as the chart joins it, only the stack's rules, requests and limits, and a restricted security context", () => {
+            const spec = { prometheusUrl: "https://prom.example.com/prometheus" } as PrometheusAdapterSpec;
+            assert.deepEqual(prometheusAdapterValues(spec, ["rps_per_second"]), {
+                prometheus: { url: "https://prom.example.com", port: 443, path: "/prometheus" },
+                rules: { default: false, custom: [rate("rps_total", "rps_per_second")] },
+                resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+                podSecurityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: {
+                    runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+                },
+            });
+            assert.deepEqual(prometheusAdapterValues({ prometheusUrl: "http://prometheus-operated.monitoring.svc:9090/" } as PrometheusAdapterSpec, []).prometheus,
+                { url: "http://prometheus-operated.monitoring.svc", port: 9090, path: "" });
+        });
+
+        it("finds kube-prometheus-stack's Prometheus Service as that chart names it (fullname cut to 26 characters)", () => {
+            const url = (releaseName: string, values: Record<string, unknown> = {}) => kubePrometheusStackPrometheusUrl({ releaseName, namespace: "monitoring", values });
+            // Each as `helm template` renders the chart's helper (77.5.0) for that release name and values.
+            assert.equal(url("kube-prometheus-stack"), "http://kube-prometheus-stack-prometheus.monitoring.svc:9090");
+            assert.equal(url("prod-kube-prometheus-stack"), "http://prod-kube-prometheus-stack-prometheus.monitoring.svc:9090", "contains the chart's name");
+            assert.equal(url("platform-kube-prometheus-stack"), "http://platform-kube-prometheus-s-prometheus.monitoring.svc:9090", "cut to 26");
+            assert.equal(url("observability"), "http://observability-kube-prometh-prometheus.monitoring.svc:9090", "<release>-<chart>, cut to 26");
+            assert.equal(url("observability-ops-xx"), "http://observability-ops-xx-kube-prometheus.monitoring.svc:9090", "a '-' left at the cut is dropped");
+            assert.equal(url("kps"), "http://kps-kube-prometheus-stack-prometheus.monitoring.svc:9090");
+            assert.equal(url("monitoring", { nameOverride: "kps" }), "http://monitoring-kps-prometheus.monitoring.svc:9090");
+            assert.equal(url("my-kps", { nameOverride: "kps" }), "http://my-kps-prometheus.monitoring.svc:9090");
+            assert.equal(url("kube-prometheus-stack", { fullnameOverride: "prom" }), "http://prom-prometheus.monitoring.svc:9090");
+        });
+    });
+
+    it("has a stand-in chart for the e2e suite and up:local with each add-on's chart name and pinned version", () => {
+        for (const def of Object.values(ADDON_DEFAULTS)) {
+            const chart = parse(fs.readFileSync(path.join(ROOT, "tests", "fixtures", "charts", def.chart, "Chart.yaml"), "utf8")) as { name: string; version: string };
+            assert.deepEqual([chart.name, chart.version], [def.chart, def.version]);
+        }
     });
 
     it("merges values deeply, replacing arrays", () => {

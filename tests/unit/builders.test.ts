@@ -26,6 +26,8 @@ const service = (name: string) => {
 const backendScaledBy = (autoscaling: Record<string, unknown>) => {
     const raw = stackConfig("prod");
     (raw.services as Record<string, Record<string, unknown>>).backend.autoscaling = autoscaling;
+    // A custom metric needs a server of the custom metrics API; here the cluster's own.
+    raw.addons = { ...(raw.addons as object), prometheusAdapter: { fromCluster: true } };
     const s = resolveConfig("prod", raw, secrets).services.find((x) => x.name === "backend");
     assert.ok(s);
     return s;

@@ -603,6 +603,7 @@ describe("components (other shapes by config alone)", () => {
             content: { ...api(8001), ingressPath: "/api/content", healthPath: "/api/content/health" },
             auth: { ...api(8002), ingressPath: "/api/auth" },
         };
+        c.addons = { ...(c.addons as object), prometheusAdapter: { fromCluster: true } };
         const p = await runProgram("staging", c, { encryptionKey: "k", postgresPassword: "p", redisPassword: "r", jwtSecret: "j", grafanaAdminPassword: "g" });
         const paths = p.get(T.ingress, "ingress").inputs.spec.rules[0].http.paths.map((x: { path: string; backend: { service: { name: string } } }) => [x.path, x.backend.service.name]);
         assert.deepEqual(paths, [["/api/assessments", "assessment"], ["/api/content", "content"], ["/api/auth", "auth"], ["/", "web"]]);

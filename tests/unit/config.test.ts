@@ -27,6 +27,9 @@ function edited(stack: string, edit: (c: Raw) => void): Raw {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const svc = (c: Raw, name: string): any => (c.services as Raw)[name];
 
+/** The stack installs prometheus-adapter, so a service may list podsMetrics (dev's kube-prometheus-stack is its Prometheus). */
+const customMetricsServed = (c: Raw) => { (c.addons as Raw).prometheusAdapter = { enabled: true }; };
+
 const ALL_SECRETS: SecretKeyState = { set: Object.keys(FAKE_SECRETS), plaintext: [] };
 
 function problemsOf(stack: string, raw: Raw, secrets = ALL_SECRETS): readonly string[] {
@@ -393,23 +396,63 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
     // Autoscaling beyond CPU and memory (seed 003's custom metric and behavior), and the data services, which cannot scale.
     {
         what: "a custom metric name with a '/' (the API server refuses it)", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http/requests", averageValue: "1000" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http/requests", averageValue: "1000" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[0].name: \"http/requests\" is not allowed: must be a metric name such as http_requests_per_second (not '.' or '..', no '/' or '%')",
     },
     {
         what: "a custom metric target of zero", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "0" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "0" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[0].averageValue: \"0\" is not allowed: must be a Kubernetes quantity greater than zero, such as 1000 or 500m",
     },
     {
         what: "a custom metric without a target", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[0].averageValue: is required: the target average per pod, a quantity such as 1000 or 500m",
     },
     {
         what: "a custom metric listed twice", stack: "dev",
-        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "rps", averageValue: 1000 }, { name: "rps", averageValue: "500" }]; },
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "rps", averageValue: 1000 }, { name: "rps", averageValue: "500" }]; customMetricsServed(c); },
         problem: "services.backend.autoscaling.podsMetrics[1].name: \"rps\" is not allowed: must be unique in podsMetrics",
+    },
+    // The custom metrics API those metrics are read from (the prometheus-adapter add-on, or the cluster's own).
+    {
+        what: "a custom metric with no server of the custom metrics API", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "1000" }]; },
+        problem: "services.backend.autoscaling.podsMetrics: [\"http_requests_per_second\"] is not allowed: needs a server of the custom metrics API (custom.metrics.k8s.io) to read them from: " +
+            "set addons.prometheusAdapter.enabled: true, or addons.prometheusAdapter.fromCluster: true where the cluster already serves that API; without one the HPA never scales down (FailedGetPodsMetric)",
+    },
+    {
+        what: "the prometheus-adapter add-on with no Prometheus to query", stack: "dev",
+        edit: (c) => {
+            (c.addons as Raw).kubePrometheusStack = { enabled: false };
+            (c.monitoring as Raw).crdsFromCluster = true;
+            customMetricsServed(c);
+        },
+        problem: "addons.prometheusAdapter.prometheusUrl: is required: the URL of the Prometheus the adapter queries, such as http://prometheus-operated.monitoring.svc:9090, " +
+            "or addons.kubePrometheusStack.enabled: true, whose Prometheus it queries by default",
+    },
+    {
+        what: "the prometheus-adapter add-on and the cluster's own custom metrics API at once", stack: "dev",
+        edit: (c) => { (c.addons as Raw).prometheusAdapter = { enabled: true, fromCluster: true }; },
+        problem: "addons.prometheusAdapter.fromCluster: true is not allowed: must not be set with addons.prometheusAdapter.enabled: true: the custom metrics API " +
+            "(APIService v1beta1.custom.metrics.k8s.io) has one server per cluster, so either this stack installs the adapter or the cluster already serves the API",
+    },
+    {
+        what: "a Prometheus URL with credentials in it", stack: "dev",
+        edit: (c) => { (c.addons as Raw).prometheusAdapter = { enabled: true, prometheusUrl: "http://admin:pw@prometheus.monitoring.svc:9090" }; },
+        problem: "addons.prometheusAdapter.prometheusUrl: \"http://admin:pw@prometheus.monitoring.svc:9090\" is not allowed: " +
+            "must be an http(s) URL of Prometheus such as http://prometheus-operated.monitoring.svc:9090 (no credentials, query or fragment)",
+    },
+    {
+        what: "a custom metric name the prometheus-adapter add-on cannot serve", stack: "dev",
+        edit: (c) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "custom.googleapis.com|rps", averageValue: "5" }]; customMetricsServed(c); },
+        problem: "services.backend.autoscaling.podsMetrics[0].name: \"custom.googleapis.com|rps\" is not allowed: " +
+            "must be a Prometheus metric name (letters, digits, '_' and ':', not starting with a digit) for the prometheus-adapter add-on to serve it",
+    },
+    {
+        what: "the app in the prometheus-adapter add-on's namespace", stack: "dev",
+        edit: (c) => { c.namespace = "adapter"; (c.addons as Raw).prometheusAdapter = { enabled: true, namespace: "adapter" }; },
+        problem: "namespace: \"adapter\" is not allowed: must be the app's own namespace, not the prometheus-adapter add-on's namespace",
     },
     {
         what: "a stabilization window over an hour", stack: "dev",
@@ -1034,6 +1077,18 @@ describe("config validation", () => {
         assert.equal(cfg.monitoring.enabled, true);
         assert.equal(cfg.monitoring.crdsFromCluster, true);
         assert.equal(resolveConfig("dev", edited("dev", () => undefined), ALL_SECRETS).monitoring.crdsFromCluster, false);
+    });
+
+    it("reads custom metrics from the prometheus-adapter add-on, by default off, querying kube-prometheus-stack's Prometheus unless prometheusUrl is set, or from the cluster", () => {
+        const adapter = (edit: (c: Raw) => void) => resolveConfig("dev", edited("dev", edit), ALL_SECRETS).addons.prometheusAdapter;
+        const off = adapter(() => undefined);
+        assert.deepEqual([off.enabled, off.fromCluster, off.chart, off.version, off.releaseName, off.namespace], [false, false, "prometheus-adapter", "5.3.0", "prometheus-adapter", "monitoring"]);
+        const metric = (c: Raw) => { svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "1000" }]; };
+        assert.equal(adapter((c) => { metric(c); customMetricsServed(c); }).prometheusUrl, "http://kube-prometheus-stack-prometheus.monitoring.svc:9090");
+        assert.equal(adapter((c) => { (c.addons as Raw).kubePrometheusStack = { enabled: true, namespace: "prom" }; customMetricsServed(c); }).prometheusUrl,
+            "http://kube-prometheus-stack-prometheus.prom.svc:9090", "in that add-on's namespace");
+        assert.equal(adapter((c) => { (c.addons as Raw).prometheusAdapter = { enabled: true, prometheusUrl: "https://prom.example.com/prometheus" }; }).prometheusUrl, "https://prom.example.com/prometheus");
+        assert.equal(adapter((c) => { metric(c); (c.addons as Raw).prometheusAdapter = { fromCluster: true }; }).fromCluster, true);
     });
 
     it("allows latest in dev, where images are not required to be pinned", () => {

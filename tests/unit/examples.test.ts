@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Rendered, renderConfig } from "../../scripts/render";
 import { Obj, reachability } from "../support/reachability";
-import { FAKE_SECRETS, ROOT, runProgram, stackConfig } from "./harness";
+import { ROOT, runOnce, stackConfig } from "./harness";
 
 type K8s = { kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -223,7 +223,7 @@ describe("example stacks of the other seed systems", () => {
             const c = spec.template.spec.containers[0];
             assert.deepEqual([c.image, c.command], ["gcr.io/dreamseed/assessment-service:v1.0.0", ["alembic", "upgrade", "head"]]);
             assert.deepEqual(c.envFrom, one(r, "Deployment", "assessment-service").spec.template.spec.containers[0].envFrom, "the service's own settings and secrets");
-            const program = await runProgram("dreamseed", stackConfig("examples/dreamseed"), FAKE_SECRETS);
+            const program = await runOnce("dreamseed", stackConfig("examples/dreamseed"));
             assert.ok(program.dependsOn(program.get("kubernetes:apps/v1:Deployment", "assessment-service")).includes("kubernetes:batch/v1:Job assessment-service-migration"));
         });
 
@@ -255,6 +255,29 @@ describe("example stacks of the other seed systems", () => {
                     assert.deepEqual(pod.tolerations, [{ key: "cloud.google.com/gke-preemptible", operator: "Equal", value: "true", effect: "NoSchedule" }], svc);
                 }
             }
+        });
+
+        it("serves assessment-service's requests per second to its HPA by prometheus-adapter, from the stack's Prometheus in dreamseed-monitoring", async () => {
+            const r = await example("dreamseed");
+            const { values, ...release } = r.releases.find((x) => x.name === "prometheus-adapter") as { values: Record<string, unknown> };
+            assert.deepEqual(release, {
+                name: "prometheus-adapter", namespace: "dreamseed-monitoring", chart: "prometheus-adapter", version: "5.3.0",
+                repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+            });
+            assert.deepEqual(values.prometheus, { url: "http://kube-prometheus-stack-prometheus.dreamseed-monitoring.svc", port: 9090, path: "" });
+            assert.deepEqual(values.rules, {
+                default: false,
+                custom: [{
+                    seriesQuery: 'http_requests_total{namespace!="",pod!=""}',
+                    resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+                    name: { matches: "^http_requests_total$", as: "http_requests_per_second" },
+                    metricsQuery: "sum(rate(http_requests_total{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+                }],
+            });
+            const program = await runOnce("dreamseed", stackConfig("examples/dreamseed"));
+            const adapter = program.get("kubernetes:helm.sh/v3:Release", "addons-prometheus-adapter");
+            assert.deepEqual(program.dependsOn(adapter), ["kubernetes:helm.sh/v3:Release addons-kube-prometheus-stack"]);
+            assert.equal(adapter.inputs.createNamespace, true);
         });
 
         it("runs the monitoring stack in dreamseed-monitoring, which Prometheus scrapes the services from", async () => {
