@@ -24,7 +24,7 @@ interface Expected {
     /** Node labels and taints the seed's cluster has (a node pool), put on one local node for the run. */
     nodePool?: { label: string; taint: string };
     /** Checks only this example's config makes possible, run after the clean second preview. */
-    checks?: ("restore" | "redisSwitchRefused")[];
+    checks?: ("restore" | "redisSwitchRefused" | "customMetricRules")[];
 }
 
 const SPOT = "cloud.google.com/gke-preemptible";
@@ -47,6 +47,7 @@ const EXPECTED: Record<string, Expected> = {
         nodePool: { label: `${SPOT}=true`, taint: `${SPOT}=true:NoSchedule` },
         otherNamespaces: ["dreamseed-monitoring"],
         jobs: ["assessment-service-migration-"],
+        checks: ["customMetricRules"],
     },
     "disney-ai-plus": {
         namespace: "disney-ai-plus",
@@ -129,6 +130,19 @@ describe("live: the example stacks of the other seed systems", function () {
                     assert.equal(job.status.succeeded, 1);
                     assert.equal(kubectlOk(["get", "events", "-n", expected.namespace, "--field-selector", "reason=FailedCreate", "-o", "name"]).trim(), "");
                     kubectlOk(["delete", "jobs", "-n", expected.namespace, "-l", "platform/db-task"]);
+                });
+            }
+
+            if (expected.checks?.includes("customMetricRules")) {
+                it("gives the prometheus-adapter release the rule of the HPA's Pods metric, reading the app's counter", () => {
+                    const cm = kubectlJson(["get", "configmap", "prometheus-adapter", "-n", "dreamseed-monitoring"]) as { data: Record<string, string> };
+                    const rules = (parse(cm.data["config.yaml"]) as { rules: { seriesQuery: string; name: { as: string }; metricsQuery: string }[] }).rules;
+                    assert.deepEqual(rules.map((r) => [r.name.as, r.seriesQuery, r.metricsQuery]), [[
+                        "http_requests_per_second", "http_requests_total{namespace!=\"\",pod!=\"\"}",
+                        "sum(rate(http_requests_total{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+                    ]]);
+                    const args = kubectlOk(["get", "deployment", "prometheus-adapter", "-n", "dreamseed-monitoring", "-o", "jsonpath={.spec.template.spec.containers[0].args}"]);
+                    assert.match(args, /--prometheus-url=http:\/\/kube-prometheus-stack-prometheus\.dreamseed-monitoring\.svc:9090/);
                 });
             }
 
