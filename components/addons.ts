@@ -163,10 +163,20 @@ export function podsMetricNames(services: readonly ServiceSpec[]): string[] {
 }
 
 /**
- * The adapter rule of one podsMetrics name (README: Autoscaling): `X_per_second` is the per-second
- * rate of the counter `X_total`; any other name is the gauge of that name, averaged per pod.
+ * The window of a counter's rate: four scrapes, so two samples are in it even after a missed scrape
+ * (rate needs two), and at least 2m. A window shorter than two scrapes would have no value at all.
  */
-export function customMetricRule(name: string): Values {
+export function rateWindow(scrapeInterval: string): string {
+    const m = /^(\d+)(s|m)$/.exec(scrapeInterval);
+    const seconds = Math.max(120, 4 * Number(m?.[1] ?? 30) * (m?.[2] === "m" ? 60 : 1));
+    return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
+
+/**
+ * The adapter rule of one podsMetrics name (README: Autoscaling): `X_per_second` is the per-second
+ * rate of the counter `X_total` over `window`; any other name is the gauge of that name, averaged per pod.
+ */
+export function customMetricRule(name: string, window = "2m"): Values {
     const perSecond = /^(.+)_per_second$/.exec(name);
     const series = perSecond ? `${perSecond[1]}_total` : name;
     return {
@@ -174,7 +184,7 @@ export function customMetricRule(name: string): Values {
         // The labels a ServiceMonitor's targets carry name the pod each value belongs to.
         resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
         name: { matches: `^${series}$`, as: name },
-        metricsQuery: perSecond ? `sum(rate(${series}{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)` : `avg(${series}{<<.LabelMatchers>>}) by (<<.GroupBy>>)`,
+        metricsQuery: perSecond ? `sum(rate(${series}{<<.LabelMatchers>>}[${window}])) by (<<.GroupBy>>)` : `avg(${series}{<<.LabelMatchers>>}) by (<<.GroupBy>>)`,
     };
 }
 
@@ -184,12 +194,12 @@ export function prometheusEndpoint(url: string): Values {
     return { url: `${u.protocol}//${u.hostname}`, port: Number(u.port || (u.protocol === "https:" ? 443 : 80)), path: u.pathname === "/" ? "" : u.pathname };
 }
 
-export function prometheusAdapterValues(spec: PrometheusAdapterSpec, metricNames: readonly string[]): Values {
+export function prometheusAdapterValues(spec: PrometheusAdapterSpec, metricNames: readonly string[], scrapeInterval = "30s"): Values {
     return {
         prometheus: prometheusEndpoint(spec.prometheusUrl),
         // Only the stack's own metrics: the chart's default rules would serve every series of every
         // namespace under names derived from the series, and register the APIService with no podsMetrics at all.
-        rules: { default: false, custom: metricNames.map(customMetricRule) },
+        rules: { default: false, custom: metricNames.map((n) => customMetricRule(n, rateWindow(scrapeInterval))) },
         resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
         // Stated rather than left to the chart's defaults, so a chart upgrade cannot loosen them.
         podSecurityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
@@ -244,6 +254,8 @@ export interface ClusterAddonsArgs {
     readonly dashboardLabel: string;
     /** The custom metric names of the services' HPAs (podsMetricNames), which the prometheus-adapter add-on serves. */
     readonly podsMetricNames: readonly string[];
+    /** How often Prometheus scrapes the services (monitoring.scrapeInterval): the adapter's rate window follows it. */
+    readonly scrapeInterval: string;
     /** Needed when kube-prometheus-stack is enabled. */
     readonly grafanaAdminPassword?: pulumi.Input<string>;
     /** Needed when kube-prometheus-stack routes alerts. */
@@ -324,7 +336,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             // After kube-prometheus-stack: the adapter queries its Prometheus, and by default shares the
             // namespace the program creates for it (created first by Helm, that Namespace would fail).
             this.prometheusAdapter = new k8s.helm.v3.Release(`${name}-prometheus-adapter`,
-                releaseArgs(a.prometheusAdapter, prometheusAdapterValues(a.prometheusAdapter, args.podsMetricNames), true),
+                releaseArgs(a.prometheusAdapter, prometheusAdapterValues(a.prometheusAdapter, args.podsMetricNames, args.scrapeInterval), true),
                 { parent: this, dependsOn: this.kubePrometheusStack ? [this.kubePrometheusStack] : [] });
         }
         this.registerOutputs({});

@@ -38,6 +38,7 @@ export function platform({ config, secretValues }: LoadedStack): Record<string, 
         hstsMaxAgeSeconds: config.ingress.hstsMaxAgeSeconds,
         dashboardLabel: config.monitoring.dashboardLabel,
         podsMetricNames: podsMetricNames(config.services),
+        scrapeInterval: config.monitoring.scrapeInterval,
         grafanaAdminPassword: secrets.values.grafanaAdminPassword,
         alertWebhookUrl: secrets.values.alertWebhookUrl,
     }, providers);

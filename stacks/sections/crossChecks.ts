@@ -1,5 +1,6 @@
 // Checks that need the whole config; each runs on whatever parts are valid, so every problem is reported at once.
 
+import { kubePrometheusStackPrometheusUrl } from "../addons";
 import { ConfigErrors, inWords, parseQuantity } from "../reader";
 import { secretDefs } from "../secrets";
 import { DATA_SERVICES, DATA_SERVICE_FACTS, DataServiceName, EXPORTER_RESOURCES, PlatformConfig, QuotaSpec, ResourceSpec, migrationName } from "../types";
@@ -99,6 +100,12 @@ function checkCustomMetrics(cfg: PlatformConfig, errors: ConfigErrors): void {
         if (metrics.length > 0 && !adapter.enabled && !adapter.fromCluster) {
             errors.add(key, metrics.map((m) => m.name), "needs a server of the custom metrics API (custom.metrics.k8s.io) to read them from: set addons.prometheusAdapter.enabled: true, " +
                 "or addons.prometheusAdapter.fromCluster: true where the cluster already serves that API; without one the HPA never scales down (FailedGetPodsMetric)");
+        }
+        // This stack's adapter reads what this stack's Prometheus scrapes: only services with a metricsPath, with monitoring on.
+        const ownPrometheus = adapter.enabled && adapter.prometheusUrl === kubePrometheusStackPrometheusUrl(cfg.addons.kubePrometheusStack) && cfg.addons.kubePrometheusStack.enabled;
+        if (metrics.length > 0 && ownPrometheus && (s.metricsPath === undefined || !cfg.monitoring.enabled)) {
+            errors.add(key, metrics.map((m) => m.name), `needs services.${s.name}.metricsPath and monitoring.enabled: true: the prometheus-adapter add-on reads ` +
+                "the metrics from the stack's Prometheus, which scrapes only services with a metricsPath; without them the HPA never scales down (FailedGetPodsMetric)");
         }
         metrics.forEach((m, i) => {
             if (adapter.enabled && !PROMETHEUS_METRIC_NAME.test(m.name) && !errors.has(`${key}[${i}]`)) {

@@ -5,7 +5,7 @@ import * as assert from "assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { customMetricRule, mergeValues, podsMetricNames, prometheusAdapterValues, retentionSize } from "../../components/addons";
+import { customMetricRule, mergeValues, podsMetricNames, prometheusAdapterValues, rateWindow, retentionSize } from "../../components/addons";
 import { ADDON_DEFAULTS, kubePrometheusStackPrometheusUrl } from "../../stacks/addons";
 import { PrometheusAdapterSpec, ServiceSpec } from "../../stacks/types";
 import { FAKE_SECRETS, Program, ROOT, runCommittedStack, runProgram, stackConfig, unwrap } from "./harness";
@@ -247,6 +247,12 @@ describe("cluster add-ons", () => {
                 name: { matches: "^queue_depth$", as: "queue_depth" },
                 metricsQuery: "avg(queue_depth{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
             });
+        });
+
+        it("takes a counter's rate over four scrapes, at least 2m, so a missed scrape leaves two samples in the window", () => {
+            assert.deepEqual(["15s", "30s", "45s", "50s", "1m", "2m"].map(rateWindow), ["2m", "2m", "3m", "200s", "4m", "8m"]);
+            const values = prometheusAdapterValues({ prometheusUrl: "http://p.monitoring.svc:9090" } as PrometheusAdapterSpec, ["rps_per_second"], "1m");
+            assert.deepEqual((values.rules as { custom: unknown[] }).custom, [{ ...rate("rps_total", "rps_per_second"), metricsQuery: "sum(rate(rps_total{<<.LabelMatchers>>}[4m])) by (<<.GroupBy>>)" }]);
         });
 
         it("has one rule per distinct podsMetrics name across the services", () => {

@@ -432,6 +432,16 @@ const BAD_INPUTS: { what: string; stack: string; edit: (c: Raw) => void; problem
             "or addons.kubePrometheusStack.enabled: true, whose Prometheus it queries by default",
     },
     {
+        what: "a custom metric of a service Prometheus does not scrape (no metricsPath), read by the stack's adapter", stack: "dev",
+        edit: (c) => {
+            svc(c, "backend").autoscaling.podsMetrics = [{ name: "http_requests_per_second", averageValue: "1000" }];
+            delete svc(c, "backend").metricsPath;
+            customMetricsServed(c);
+        },
+        problem: "services.backend.autoscaling.podsMetrics: [\"http_requests_per_second\"] is not allowed: needs services.backend.metricsPath and monitoring.enabled: true: " +
+            "the prometheus-adapter add-on reads the metrics from the stack's Prometheus, which scrapes only services with a metricsPath; without them the HPA never scales down (FailedGetPodsMetric)",
+    },
+    {
         what: "the prometheus-adapter add-on and the cluster's own custom metrics API at once", stack: "dev",
         edit: (c) => { (c.addons as Raw).prometheusAdapter = { enabled: true, fromCluster: true }; },
         problem: "addons.prometheusAdapter.fromCluster: true is not allowed: must not be set with addons.prometheusAdapter.enabled: true: the custom metrics API " +
