@@ -107,8 +107,11 @@ export function bool() {
 export function int(opts: FieldOptions & { min?: number; max?: number } = {}) {
     const { min = INT32.min, max = INT32.max } = opts;
     const range = `must be an integer from ${min} to ${max}`;
-    return field((error) => z.number({ error: (iss) => (Number.isInteger(iss.input) ? range : error(iss)) }).int().min(min).max(max),
-        "must be an integer", opts, (v) => (typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v));
+    // Refinements, not zod's .int()/.min()/.max(): a failed .int() aborts the whole parse, and the
+    // valid rest of the config would be lost with it (shapeReader needs every other value).
+    return field((error) => z.number({ error }).refine(Number.isInteger, { error: "must be an integer" })
+        .refine((n) => !Number.isInteger(n) || (n >= min && n <= max), { error: range }),
+    "must be an integer", opts, (v) => (typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v));
 }
 
 /** A number greater than `above` (and at most `max`), as `allowed` states it. */

@@ -68,7 +68,8 @@ export function checkReferences(cfg: PlatformConfig, errors: ConfigErrors): void
         errors.add(`services.${s.name}.rbac`, `${s.rbac.length} rule(s)`, "needs network.apiServerCidrs, the API server's endpoint addresses its pods may reach " +
             "(kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes), because the namespace denies all other egress");
     }
-    if (cfg.ingress.enabled && paths.size === 0) {
+    // An ingressPath reported as invalid is still the user's intent: no follow-on problem for it.
+    if (cfg.ingress.enabled && paths.size === 0 && !cfg.services.some((s) => errors.has(`services.${s.name}.ingressPath`))) {
         errors.add("ingress.enabled", true, "needs at least one service with an ingressPath, or ingress.enabled: false");
     }
     if (cfg.services.length === 0) {

@@ -334,7 +334,8 @@ function readPodsMetrics(errors: ConfigErrors, key: string, list: NonNullable<Re
     list.forEach((m, i) => {
         const metric = { name: m.name ?? "", averageValue: m.averageValue ?? "1" };
         // The HPA would follow whichever target is lower, which is rarely what the second entry meant.
-        if (out.some((o) => o.name === metric.name)) {
+        // A name reported as invalid (and so read as empty) is no second listing of another.
+        if (!errors.has(`${key}[${i}].name`) && out.some((o) => o.name === metric.name)) {
             errors.add(`${key}[${i}].name`, metric.name, "must be unique in podsMetrics");
         }
         out.push(metric);

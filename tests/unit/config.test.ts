@@ -1175,6 +1175,31 @@ describe("config validation", () => {
         assert.deepEqual(problems.map((p) => p.split(":")[0]), ["services.frontend.image", "quota.pods"]);
     });
 
+    // Found by comparing this validator with the hand-written one it replaced, on the oracle's generated configs.
+    it("keeps the rest of the config when an integer field holds a fraction: other services' problems still reported, no follow-ons", () => {
+        const problems = problemsOf("dev", edited("dev", (c) => {
+            svc(c, "backend").port = 80.5;
+            svc(c, "frontend").nodeSelector = { "k8s app": "x" };
+        }));
+        assert.deepEqual(problems.map((p) => p.split(":")[0]), ["services.backend.port", "services.frontend.nodeSelector"]);
+    });
+
+    it("reports two invalid custom metric names each once, not also as a name listed twice", () => {
+        const problems = problemsOf("dev", edited("dev", (c) => {
+            svc(c, "backend").autoscaling.podsMetrics = [{ name: ".", averageValue: 5 }, { name: "", averageValue: 6 }];
+            customMetricsServed(c);
+        }));
+        assert.deepEqual(problems.map((p) => p.split(":")[0]), ["services.backend.autoscaling.podsMetrics[0].name", "services.backend.autoscaling.podsMetrics[1].name"]);
+    });
+
+    it("reports an invalid ingressPath once, not also as an Ingress without routes", () => {
+        const problems = problemsOf("dev", edited("dev", (c) => {
+            svc(c, "backend").ingressPath = "/a b";
+            svc(c, "frontend").ingressPath = "/./x";
+        }));
+        assert.deepEqual(problems.map((p) => p.split(":")[0]), ["services.backend.ingressPath", "services.frontend.ingressPath"]);
+    });
+
     it("treats the stack's declared secrets as secrets: their values never reach validation, plain-text ones are refused", () => {
         const { raw, secretKeys } = splitConfig([
             { key: "platform:secrets", value: { custom: { stripeApiKey: "external", sessionSecret: "password" } }, secret: false },
