@@ -25,8 +25,9 @@ import { stackConfig } from "../../scripts/lib/mockRun";
 import { resolveConfig } from "../../stacks/config";
 import { parseQuantity } from "../../stacks/reader";
 import { SECRET_KEYS } from "../../stacks/secrets";
-import { KAFKA_STAND_IN_BIN, ShellProcess, kafkaClasspath, kafkaTool, startShell, tcpOpen, waitForPort } from "./localKafka";
+import { KAFKA_STAND_IN_BIN, kafkaClasspath, kafkaTool, startShell } from "./localKafka";
 import { freePort } from "./localPostgres";
+import { ServerProcess, stopServer, tcpOpen, waitForPort } from "./loopback";
 
 const prod = resolveConfig("prod", { ...stackConfig("prod"), kafka: { enabled: true } }, { set: [...SECRET_KEYS], plaintext: [] });
 const ADVERTISED_HOST = "127.0.0.1";
@@ -73,7 +74,7 @@ describe("Kafka's pod command and config against the real Kafka 4.1.1 on loopbac
     const ports: Record<string, number> = {};
     let script = "";
     let env: NodeJS.ProcessEnv = {};
-    let broker: ShellProcess | undefined;
+    let broker: ServerProcess | undefined;
     const client = () => `127.0.0.1:${ports.CLIENT}`;
     const local = () => `127.0.0.1:${ports.LOCAL}`;
     const tool = (main: string, args: string[], input?: string) => kafkaTool(classpath, main, args, input);
@@ -88,20 +89,8 @@ describe("Kafka's pod command and config against the real Kafka 4.1.1 on loopbac
         await waitForPort(broker, ports.CLIENT, 120);
         return broker;
     };
-    /** SIGTERM, as the kubelet stops the container; resolves once it has exited, failing after the pod's grace period. */
-    const stop = async (p: ShellProcess) => {
-        p.child.kill("SIGTERM");
-        const grace = pod.terminationGracePeriodSeconds;
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`still running ${grace} s after SIGTERM`)), grace * 1000);
-        });
-        try {
-            await Promise.race([p.exited, late]);
-        } finally {
-            clearTimeout(timer);
-        }
-    };
+    /** SIGTERM, as the kubelet stops the container, failing after the pod's grace period. */
+    const stop = (p: ServerProcess) => stopServer(p, pod.terminationGracePeriodSeconds);
 
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-kafka-"));

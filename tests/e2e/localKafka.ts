@@ -4,12 +4,11 @@
 // stand-ins for the release's bin/ scripts (tests/support/kafka/scripts), which Maven Central does not carry.
 
 import * as assert from "assert/strict";
-import { ChildProcess, SpawnSyncReturns, execFileSync, spawn, spawnSync } from "child_process";
+import { SpawnSyncReturns, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
-import { killTree } from "./live";
 import { which } from "./localPostgres";
+import { ServerProcess, startServer } from "./loopback";
 import { ROOT } from "./workspace";
 
 const SUPPORT = path.join(ROOT, "tests", "support", "kafka");
@@ -33,61 +32,7 @@ export function kafkaTool(classpath: string, mainClass: string, args: string[], 
     return r.stdout;
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:`port` (what a tcpSocket probe checks). */
-export function tcpOpen(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.setTimeout(1000);
-        const done = (open: boolean) => {
-            s.destroy();
-            resolve(open);
-        };
-        s.once("connect", () => done(true));
-        s.once("error", () => done(false));
-        s.once("timeout", () => done(false));
-    });
-}
-
-/** A process started by `sh -c`, its output kept. */
-export interface ShellProcess {
-    readonly child: ChildProcess;
-    stdout(): string;
-    stderr(): string;
-    /** Resolves with the exit code or signal name once the process has ended. */
-    readonly exited: Promise<number | string>;
-    /** SIGKILL to the process and everything below it (for clean-up after a failure). */
-    kill(): void;
-}
-
-/**
- * Starts `script` with `sh -c` in `cwd`, with exactly `env` (nothing inherited), its output into
- * files `<log>.out` and `<log>.err`: a pipe that this process stopped reading while it waits on a
- * client (spawnSync) would fill and block the server's logging, as a container runtime never does.
- */
-export function startShell(script: string, env: NodeJS.ProcessEnv, cwd: string, log: string): ShellProcess {
-    const [out, err] = [`${log}.out`, `${log}.err`];
-    const files = [fs.openSync(out, "w"), fs.openSync(err, "w")];
-    const child = spawn("sh", ["-c", script], { cwd, env, stdio: ["ignore", ...files] });
-    files.forEach((fd) => fs.closeSync(fd));
-    const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "")));
-    const kill = () => {
-        if (child.pid && child.exitCode === null && child.signalCode === null) {
-            killTree(child.pid);
-        }
-    };
-    return { child, stdout: () => fs.readFileSync(out, "utf8"), stderr: () => fs.readFileSync(err, "utf8"), exited, kill };
-}
-
-/** Waits until 127.0.0.1:`port` accepts connections, failing early if `proc` ends. */
-export async function waitForPort(proc: ShellProcess, port: number, seconds: number): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    while (!(await tcpOpen(port))) {
-        if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-            throw new Error(`exited (${proc.child.exitCode ?? proc.child.signalCode}) before listening on ${port}:\n${proc.stdout().slice(-4000)}\n${proc.stderr()}`);
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`nothing listened on ${port} within ${seconds} s:\n${proc.stdout().slice(-4000)}\n${proc.stderr()}`);
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
+/** Starts `script` with `sh -c`, as the container's command runs it (startServer). */
+export function startShell(script: string, env: NodeJS.ProcessEnv, cwd: string, log: string): ServerProcess {
+    return startServer("sh", ["-c", script], env, cwd, log);
 }

@@ -18,7 +18,7 @@ import { stackConfig } from "../../scripts/lib/mockRun";
 import { resolveConfig } from "../../stacks/config";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { goTool } from "./goTool";
-import { EnvVar, ServerProcess, kubeletEnv, until } from "./loopback";
+import { EnvVar, ServerProcess, kubeletEnv, startServer, stopServer, until } from "./loopback";
 
 const MINIO_MODULE = "github.com/minio/minio@v0.0.0-20250907161309-07c3a429bfed";
 const MC_MODULE = "github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9";
@@ -45,7 +45,9 @@ describe("loopback: MinIO's container, probes, metrics and bucket hook with the 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-minio-"));
     const volume = path.join(dir, "data");
     const tmp = path.join(dir, "tmp");
-    const server = new ServerProcess();
+    let server: ServerProcess | undefined;
+    let starts = 0;
+    const log = () => server?.log() ?? "";
     let bin = "";
     let env: Record<string, string> = {};
 
@@ -55,8 +57,8 @@ describe("loopback: MinIO's container, probes, metrics and bucket hook with the 
     async function start(): Promise<void> {
         assert.deepEqual(container.command, ["minio"]);
         const args = container.args.map(local).map((a) => (a === `:${MINIO_PORT}` ? `127.0.0.1:${MINIO_PORT}` : a));
-        server.start(path.join(bin, "minio"), args, { PATH: `${bin}:${process.env.PATH}`, HOME: dir, ...env });
-        await until("the startup probe passing", async () => await status(container.startupProbe) === 200, 30, () => server.log);
+        server = startServer(path.join(bin, "minio"), args, { PATH: `${bin}:${process.env.PATH}`, HOME: dir, ...env }, dir, path.join(dir, `minio-${++starts}`));
+        await until("the startup probe passing", async () => await status(container.startupProbe) === 200, 30, log);
     }
 
     async function status(p: HttpProbe): Promise<number> {
@@ -95,7 +97,7 @@ describe("loopback: MinIO's container, probes, metrics and bucket hook with the 
     });
 
     after(async () => {
-        await server.stop();
+        await stopServer(server);
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -103,10 +105,10 @@ describe("loopback: MinIO's container, probes, metrics and bucket hook with the 
         await start();
         assert.equal(await status(container.livenessProbe), 200);
         assert.equal(await status(container.readinessProbe), 200);
-        const listening = spawnSync("ss", ["-Hltnp"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(`pid=${server.pid},`));
+        const listening = spawnSync("ss", ["-Hltnp"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(`pid=${server?.child.pid},`));
         // Only the S3 port, on loopback (IPv4 and IPv6): no console port (MINIO_BROWSER=off).
         assert.deepEqual(listening.map((l) => l.trim().split(/\s+/)[3]).sort(), [`127.0.0.1:${MINIO_PORT}`, `[::1]:${MINIO_PORT}`]);
-        assert.doesNotMatch(server.log, /p@ss:w\/rd/, "the password is not in the log");
+        assert.doesNotMatch(log(), /p@ss:w\/rd/, "the password is not in the log");
     });
 
     it("serves the metrics the MinioDown alert reads, without a token", async () => {
@@ -127,7 +129,7 @@ describe("loopback: MinIO's container, probes, metrics and bucket hook with the 
         assert.deepEqual(buckets(), [...BUCKETS].sort());
         fs.writeFileSync(path.join(dir, "object.txt"), "kept");
         mc("cp", path.join(dir, "object.txt"), `local/${BUCKETS[0]}/object.txt`);
-        await server.stop();
+        await stopServer(server);
         await start();
         const again = hook();
         assert.equal(again.status, 0, again.stdout + again.stderr);

@@ -9,7 +9,6 @@
 import * as assert from "assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { deploymentSpec } from "../../components/redis";
@@ -18,7 +17,7 @@ import { resolveConfig } from "../../stacks/config";
 import { SECRET_KEYS } from "../../stacks/secrets";
 import { RedisSpec } from "../../stacks/types";
 import { which } from "./localPostgres";
-import { EnvVar, ServerProcess, kubeletEnv, kubeletExpand, until } from "./loopback";
+import { EnvVar, ServerProcess, kubeletEnv, kubeletExpand, startServer, stopServer, tcpOpen, until } from "./loopback";
 
 // What a user may set with `pulumi config set --secret redisPassword`: characters a shell or a URL would mangle.
 const PASSWORD = "p@ss:w/rd %2F $(id) `id` 'q\" x";
@@ -38,14 +37,6 @@ function redisContainer(spec: Partial<RedisSpec> = {}): Container {
     return d.template.spec.containers[0];
 }
 
-function portOpen(): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(PORT, "127.0.0.1");
-        s.once("connect", () => { s.destroy(); resolve(true); });
-        s.once("error", () => resolve(false));
-    });
-}
-
 /** Runs a probe's exec command as the kubelet would in the container: its environment, no shell of ours. */
 function probe(p: Probe, env: Record<string, string>): number | null {
     return spawnSync(p.exec.command[0], p.exec.command.slice(1), { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" }).status;
@@ -54,7 +45,11 @@ function probe(p: Probe, env: Record<string, string>): number | null {
 describe("loopback: Redis's container args, probes and persistence with a real redis-server", function () {
     this.timeout(120_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-redis-"));
-    const server = new ServerProcess();
+    // The server's output beside, not on, the volume.
+    const logs = fs.mkdtempSync(path.join(os.tmpdir(), "platform-redis-logs-"));
+    let server: ServerProcess | undefined;
+    let starts = 0;
+    const log = () => server?.log() ?? "";
     /** The kubelet's environment for `c`: the credentials Secret holds the password. */
     const envOf = (c: Container) => kubeletEnv(c.env, { REDIS_PASSWORD: PASSWORD });
 
@@ -64,8 +59,8 @@ describe("loopback: Redis's container args, probes and persistence with a real r
         const env = envOf(c);
         const args = c.args.map((a) => kubeletExpand(a, env));
         args[args.indexOf("--dir") + 1] = dir;
-        server.start(which("redis-server") ?? "redis-server", [...args, "--bind", "127.0.0.1"], { PATH: process.env.PATH, ...env }, dir);
-        await until("the startup probe passing", () => probe(c.startupProbe, env) === 0, 10, () => server.log);
+        server = startServer(which("redis-server") ?? "redis-server", [...args, "--bind", "127.0.0.1"], { PATH: process.env.PATH, ...env }, dir, path.join(logs, `redis-${++starts}`));
+        await until("the startup probe passing", () => probe(c.startupProbe, env) === 0, 10, log);
     }
 
     /** redis-cli with the password; `input`: commands, one per line, instead of `args`. */
@@ -80,12 +75,13 @@ describe("loopback: Redis's container args, probes and persistence with a real r
 
     before(async () => {
         assert.ok(which("redis-server") && which("redis-cli"), "no redis-server: apt-get install redis-server (.ci/e2e does)");
-        assert.equal(await portOpen(), false, `port ${PORT} is taken on loopback: stop what listens there`);
+        assert.equal(await tcpOpen(PORT), false, `port ${PORT} is taken on loopback: stop what listens there`);
     });
 
     after(async () => {
-        await server.stop();
+        await stopServer(server);
         fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(logs, { recursive: true, force: true });
     });
 
     it("starts with the pod's args; its probes pass with the pod's environment and fail without the password", async () => {
@@ -101,19 +97,19 @@ describe("loopback: Redis's container args, probes and persistence with a real r
         assert.equal(cli("CONFIG", "GET", "appendonly"), "appendonly\nyes");
         assert.equal(cli("CONFIG", "GET", "appendfsync"), "appendfsync\neverysec");
         assert.equal(cli("CONFIG", "GET", "dir"), `dir\n${fs.realpathSync(dir)}`);
-        assert.doesNotMatch(server.log, new RegExp(PASSWORD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "the password is not in the log");
+        assert.doesNotMatch(log(), new RegExp(PASSWORD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "the password is not in the log");
     });
 
     it("keeps what was written across a restart, in the append-only file on the volume", async () => {
         cli("SET", "session:1", "kept");
-        await server.stop();
+        await stopServer(server);
         assert.ok(fs.readdirSync(dir).includes("appendonlydir"), fs.readdirSync(dir).join(" "));
         await start(redisContainer());
         assert.equal(cli("GET", "session:1"), "kept");
     });
 
     it("evicts by the policy at maxmemory instead of refusing writes", async () => {
-        await server.stop();
+        await stopServer(server);
         await start(redisContainer({ maxmemory: "2mb" }));
         const value = "x".repeat(10_000);
         const replies = cliWith([], Array.from({ length: 500 }, (_, i) => `SET k${i} ${value}`).join("\n")).split("\n");

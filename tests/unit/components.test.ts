@@ -4,7 +4,8 @@
 import * as assert from "assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { routedService } from "../../components/ingress";
-import { BACKUP_COMMAND } from "../../components/postgresBackup";
+import { BACKUP_COMMAND, backupTarget, cronJobSpec } from "../../components/postgresBackup";
+import { resolveConfig } from "../../stacks/config";
 import { K8sObject, violations } from "../../policy/rules";
 import { FAKE_SECRETS, Program, Recorded, runCommittedStack, runOnce, runProgram, runWithKafkaAndMinio, stackConfig, unwrap, valueOf } from "./harness";
 
@@ -354,34 +355,13 @@ describe("components (prod stack)", () => {
             assert.deepEqual(template.metadata.labels, { ...sel("postgres-backup"), "app.kubernetes.io/part-of": "kaizen-studio", "app.kubernetes.io/managed-by": "pulumi", environment: "prod" });
         });
 
-        it("runs pg_dump with the server's own image under the restricted contexts, the password from the Secret", () => {
+        it("runs the builder's pod (builders.test.ts: pg_dump, restricted contexts, the password from the Secret) with the server's own image", () => {
             const pod = cronJob().spec.jobTemplate.spec.template.spec;
-            assert.equal(pod.automountServiceAccountToken, false);
-            assert.deepEqual(pod.securityContext, {
-                runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70, fsGroupChangePolicy: "OnRootMismatch", seccompProfile: { type: "RuntimeDefault" },
-            });
-            const [c, ...others] = pod.containers;
-            assert.deepEqual(others, []);
-            assert.equal(c.image, podSpec(p.get(T.statefulSet, "postgres")).containers[0].image);
-            assert.deepEqual(c.securityContext, RESTRICTED_CONTAINER);
-            assert.deepEqual(c.command, BACKUP_COMMAND);
-            assert.deepEqual(c.env, [
-                { name: "PGHOST", value: "postgres.kaizen-studio.svc.cluster.local" },
-                { name: "PGPORT", value: "5432" },
-                { name: "PGDATABASE", value: "kaizen_studio" },
-                { name: "PGUSER", value: "kaizen_user" },
-                { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: "postgres-credentials", key: "POSTGRES_PASSWORD" } } },
-                { name: "PGCONNECT_TIMEOUT", value: "10" },
-                { name: "BACKUP_DIR", value: "/backups" },
-                { name: "BACKUP_RETENTION_COUNT", value: "7" },
-                { name: "BACKUP_STALE_MINUTES", value: "240" },
-            ]);
-            assert.deepEqual(c.resources, {
-                requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
-                limits: { cpu: "1000m", memory: "1Gi", "ephemeral-storage": "512Mi" }, // 256Mi + /tmp
-            });
-            assert.deepEqual(c.volumeMounts, [{ name: "backups", mountPath: "/backups" }, { name: "tmp", mountPath: "/tmp" }]);
-            assert.deepEqual(pod.volumes, [{ name: "backups", persistentVolumeClaim: { claimName: "postgres-backups" } }, { name: "tmp", emptyDir: { sizeLimit: "256Mi" } }]);
+            const prod = resolveConfig("prod", stackConfig("prod"), { set: Object.keys(FAKE_SECRETS), plaintext: [] });
+            const built = cronJobSpec(backupTarget(prod.appName, "postgres.kaizen-studio.svc.cluster.local", prod.postgres), prod.postgres.backup, {});
+            assert.deepEqual(pod.containers.map((c: { image: string }) => c.image), [podSpec(p.get(T.statefulSet, "postgres")).containers[0].image]);
+            assert.deepEqual(pod.containers[0].command, BACKUP_COMMAND);
+            assert.deepEqual(pod, (built.jobTemplate as unknown as { spec: { template: { spec: unknown } } }).spec.template.spec);
         });
 
         it("keeps the dumps on a claim of their own, retained and protected like the data", () => {
